@@ -1,0 +1,72 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Keyroom.Core.Audit;
+
+/// <summary>What happened, without any value: who did what to which thing, and how it ended.</summary>
+/// <param name="ProjectId">The project ("" when unknown, e.g. a failed authentication).</param>
+/// <param name="Actor">Who: "key:&lt;id&gt;", "token:&lt;identity&gt;", or "anonymous".</param>
+/// <param name="Action">What: e.g. "secret.read", "secret.write", "auth.failure".</param>
+/// <param name="Target">Which: e.g. "project/secret/&lt;id&gt;".</param>
+/// <param name="Outcome">"ok", "denied", "not_found", "invalid", "error".</param>
+public sealed record AuditEvent(string ProjectId, string Actor, string Action, string Target, string Outcome);
+
+/// <summary>A stored audit entry: the event, its time and position, and its link in the MAC chain.</summary>
+/// <param name="Sequence">1-based position.</param>
+/// <param name="At">When it happened.</param>
+/// <param name="Event">The event.</param>
+/// <param name="PreviousMac">The MAC of the previous entry (32 zero bytes for the first).</param>
+/// <param name="Mac">HMAC-SHA256 over the previous MAC and this entry's fields.</param>
+public sealed record AuditRecord(long Sequence, DateTimeOffset At, AuditEvent Event, byte[] PreviousMac, byte[] Mac);
+
+/// <summary>
+/// Computes and checks the audit chain. Each entry's MAC covers the previous entry's MAC, so editing,
+/// reordering, inserting or deleting an entry breaks every later link. The MAC key is a random key kept
+/// sealed under the master key, so someone with write access to the database alone cannot re-forge the chain.
+/// </summary>
+public sealed class AuditChain
+{
+    private readonly byte[] _key;
+
+    /// <summary>Creates a chain with its MAC key.</summary>
+    public AuditChain(byte[] macKey)
+    {
+        _key = macKey ?? throw new ArgumentNullException(nameof(macKey));
+    }
+
+    /// <summary>The MAC of the link before the first entry.</summary>
+    public static byte[] Genesis => new byte[32];
+
+    /// <summary>Builds the next record after <paramref name="previousMac"/>.</summary>
+    public AuditRecord Link(long sequence, DateTimeOffset at, AuditEvent auditEvent, byte[] previousMac) =>
+        new(sequence, at, auditEvent, previousMac, ComputeMac(sequence, at, auditEvent, previousMac));
+
+    /// <summary>Checks one record's MAC.</summary>
+    public bool IsValid(AuditRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var expected = ComputeMac(record.Sequence, record.At, record.Event, record.PreviousMac);
+        return CryptographicOperations.FixedTimeEquals(expected, record.Mac);
+    }
+
+    private byte[] ComputeMac(long sequence, DateTimeOffset at, AuditEvent e, byte[] previousMac)
+    {
+        using var buffer = new MemoryStream();
+        buffer.Write(previousMac);
+        Span<byte> number = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(number, sequence);
+        buffer.Write(number);
+        BinaryPrimitives.WriteInt64BigEndian(number, at.ToUnixTimeMilliseconds());
+        buffer.Write(number);
+        foreach (var field in new[] { e.ProjectId, e.Actor, e.Action, e.Target, e.Outcome })
+        {
+            var bytes = Encoding.UTF8.GetBytes(field);
+            BinaryPrimitives.WriteInt32BigEndian(number, bytes.Length);
+            buffer.Write(number[..4]);
+            buffer.Write(bytes);
+        }
+
+        return HMACSHA256.HashData(_key, buffer.ToArray());
+    }
+}

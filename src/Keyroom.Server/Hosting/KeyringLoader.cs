@@ -1,0 +1,45 @@
+using Keyroom.Core.Crypto;
+
+namespace Keyroom.Server.Hosting;
+
+/// <summary>Loads the master keys once, creating the development key file on a first start without one.</summary>
+internal static partial class KeyringLoader
+{
+    public static (Keyring Keyring, MasterKeySource Source) Load(KeyroomOptions options, ILogger logger)
+    {
+        if (!string.IsNullOrEmpty(options.MasterKey))
+        {
+            var previous = KeyroomOptionsValidator.Split(options.PreviousMasterKeys).Select(MasterKey.Parse);
+            return (new Keyring(MasterKey.Parse(options.MasterKey), previous), MasterKeySource.Configuration);
+        }
+
+        if (!string.IsNullOrEmpty(options.MasterKeyFile))
+        {
+            return (MasterKeyLoader.ParseKeyFile(File.ReadAllText(options.MasterKeyFile)), MasterKeySource.KeyFile);
+        }
+
+        var path = options.DevelopmentKeyFile;
+        if (!File.Exists(path))
+        {
+            Directory.CreateDirectory(options.DataDirectory);
+            var (key, text) = MasterKey.Generate();
+            key.Dispose();
+            MasterKeyLoader.WritePrivateFile(path, MasterKeyLoader.FormatKeyFile([text]));
+            Log.DevelopmentKeyCreated(logger, Path.GetFullPath(path));
+        }
+
+        Log.DevelopmentKeyInUse(logger, Path.GetFullPath(path));
+        return (MasterKeyLoader.ParseKeyFile(File.ReadAllText(path)), MasterKeySource.DevelopmentKeyFile);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1001, Level = LogLevel.Warning,
+            Message = "Created a DEVELOPMENT master key at {Path}. Anyone who can read this file can decrypt every secret. For production set KEYROOM_MASTER_KEY or KEYROOM_MASTER_KEY_FILE.")]
+        public static partial void DevelopmentKeyCreated(ILogger logger, string path);
+
+        [LoggerMessage(EventId = 1002, Level = LogLevel.Warning,
+            Message = "Using the DEVELOPMENT master key file {Path}; do not use it in production.")]
+        public static partial void DevelopmentKeyInUse(ILogger logger, string path);
+    }
+}
