@@ -44,6 +44,15 @@ function b64(text) {
   return Buffer.from(text, "utf8").toString("base64");
 }
 
+/** docs/rest-contract.md: errors are application/problem+json with `status` and an extension `code`. */
+function assertProblem(response, status, code, label) {
+  assert.equal(response.status, status, `${label}: status ${response.status}: ${response.text.slice(0, 200)}`);
+  assert.match(response.contentType, /^application\/problem\+json/, `${label}: content-type was ${response.contentType}`);
+  assert.ok(response.json && typeof response.json === "object", `${label}: problem body is not JSON`);
+  assert.equal(response.json.status, status, `${label}: problem status`);
+  assert.equal(response.json.code, code, `${label}: problem code`);
+}
+
 after(async () => {
   for (const cleanup of cleanups.reverse()) {
     try {
@@ -326,12 +335,41 @@ test("connectRoom JWT: HS256 with name, sub, kid, a room grant for the room and 
   assert.ok(api instanceof ApiScope, "JWT has no api grant (ApiScope object)");
   assert.ok(api.secrets, "api grant must include secrets");
 
-  // If the server signed with the admin key, the signature must verify with its secret.
+  assert.equal(token.grantScope("role"), "user", "role grant must be user");
+
+  // docs/rest-contract.md: kid = the caller's API key id, signed with that key's secret;
+  // an admin caller gets ApiScope.full().
   const admin = parseApiKey(env.apiKey);
-  if (payload.kid === admin.id) {
-    const verified = await ParticipantToken.fromJwt(info.jwt, { token: admin.secret, verify: true });
-    assert.equal(verified.name, payload.name);
-  }
+  assert.equal(payload.kid, admin.id, "connect JWT must be signed by the calling API key (kid)");
+  const verified = await ParticipantToken.fromJwt(info.jwt, { token: admin.secret, verify: true });
+  assert.equal(verified.name, payload.name);
+  assert.ok(api.admin, "an admin caller's connect JWT must carry ApiScope.full() (admin grant)");
+});
+
+test("connectRoom with the member key: JWT signed by that key, api grant without secrets", T, async () => {
+  const env = await serverReady();
+  const room = need(state.room, "room from the createRoom test");
+  const info = await step("connectRoom(member key)", () => restClient(env.memberApiKey).connectRoom(env.projectId, room.name));
+  const { payload } = decodeJwt(info.jwt);
+  const member = parseApiKey(env.memberApiKey);
+  assert.equal(payload.kid, member.id, "member connect JWT must be signed by the member key");
+  await ParticipantToken.fromJwt(info.jwt, { token: member.secret, verify: true });
+  const token = await ParticipantToken.fromJwt(info.jwt, { verify: false });
+  assert.equal(token.grantScope("room"), room.name);
+  const api = token.getApiGrant();
+  assert.ok(api instanceof ApiScope, "member JWT has no api grant");
+  assert.ok(!api.secrets, "a member's connect JWT must not grant secrets (userDefault without secrets)");
+  assert.ok(!api.admin, "a member's connect JWT must not grant admin");
+});
+
+test("createRoom without ifNotExists for an existing name fails with 409", T, async () => {
+  const env = await serverReady();
+  const room = need(state.room, "room from the createRoom test");
+  await expectHttpStatus(
+    "createRoom(existing name, ifNotExists=false)",
+    () => restClient().createRoom({ projectId: env.projectId, name: room.name }),
+    409,
+  );
 });
 
 test("deleteRoom (by id) removes the room: getRoom then fails with 404", T, async () => {
@@ -342,6 +380,23 @@ test("deleteRoom (by id) removes the room: getRoom then fails with 404", T, asyn
   await expectHttpStatus("getRoom after deleteRoom", () => client.getRoom(env.projectId, room.name), 404);
   const rooms = await step("listRooms", () => client.listRooms(env.projectId, { limit: 1000 }));
   assert.ok(!rooms.some((r) => r.id === room.id), "deleted room is still listed");
+});
+
+test("deleteRoom also deletes the room's secrets (a room re-created with that name starts empty)", T, async () => {
+  const env = await serverReady();
+  const client = restClient();
+  const roomName = uniqueName("compat-rdel");
+  const room = await step("createRoom", () => client.createRoom({ projectId: env.projectId, name: roomName, ifNotExists: true }));
+  const id = await step("createRoomSecret", () =>
+    client.createRoomSecret({ projectId: env.projectId, roomName, data: utf8("gone with the room"), secretId: "doomed" }),
+  );
+  await step("deleteRoom", () => client.deleteRoom(env.projectId, room.id));
+  const again = await step("createRoom again", () => client.createRoom({ projectId: env.projectId, name: roomName, ifNotExists: true }));
+  cleanups.push(() => client.deleteRoom(env.projectId, again.id));
+  await expectHttpStatus("getRoomSecret in the re-created room", () =>
+    client.getRoomSecret({ projectId: env.projectId, roomName, secretId: id }), 404);
+  const listed = await step("listRoomSecrets in the re-created room", () => client.listRoomSecrets({ projectId: env.projectId, roomName }));
+  assert.deepEqual(listed, [], "the re-created room still has secrets");
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +524,7 @@ test("deleteApiKey revokes the key: using it then fails with 401", T, async () =
 test("a request without Authorization fails with 401", T, async () => {
   const env = await serverReady();
   const response = await rawRequest(`/accounts/projects/${env.projectId}/secrets`, { token: null });
-  assert.equal(response.status, 401, `GET secrets without a bearer: ${response.status} ${response.text.slice(0, 200)}`);
+  assertProblem(response, 401, "unauthenticated", "GET secrets without a bearer");
 });
 
 test("an invalid bearer key fails with 401 (garbage, and a real key id with a wrong secret)", T, async () => {
@@ -494,6 +549,12 @@ test("the member key cannot create a project secret (403)", T, async () => {
       }),
     403,
   );
+  const raw = await rawRequest(`/accounts/projects/${env.projectId}/secrets`, {
+    method: "POST",
+    token: env.memberApiKey,
+    body: { name, type: "keys", data_base64: b64('{"A":"b"}') },
+  });
+  assertProblem(raw, 403, "permission_denied", "POST secrets with the member key");
   const infos = await step("listProjectSecrets(admin)", () => restClient().listProjectSecrets(env.projectId));
   assert.ok(!infos.some((s) => s.name === name), "the refused secret was stored anyway");
 });
@@ -510,8 +571,10 @@ test("another project's admin key cannot read this project's secret (404)", T, a
   // at this project's path: GET /accounts/projects/{this project}/secrets/{id}.
   const other = restClient(env.otherApiKey);
   await expectHttpStatus("getProjectSecret with the other project's key", () => other.getProjectSecret(env.projectId, id), 404);
-  const error = await expectReject("listProjectSecrets with the other project's key", () => other.listProjectSecrets(env.projectId));
-  assert.match(error.message, /Status code: (403|404)/, `expected 403 or 404: ${describeError(error)}`);
+  // docs/rest-contract.md: another project's resources are 404, never 403
+  await expectHttpStatus("listProjectSecrets with the other project's key", () => other.listProjectSecrets(env.projectId), 404);
+  const raw = await rawRequest(`/accounts/projects/${env.projectId}/secrets/${id}`, { token: env.otherApiKey });
+  assertProblem(raw, 404, "not_found", "GET this project's secret with the other project's key");
   // and its own project does not contain it
   const own = await step("listProjectSecrets(other project)", () => other.listProjectSecrets(env.otherProjectId));
   assert.ok(!own.some((s) => s.id === id), "secret leaked into the other project");
@@ -527,8 +590,7 @@ test("malformed JSON body is rejected with 400 application/problem+json", T, asy
     method: "POST",
     body: '{"name": "broken", "type": "keys", "data_base64": ',
   });
-  assert.equal(response.status, 400, `status ${response.status}: ${response.text.slice(0, 200)}`);
-  assert.match(response.contentType, /^application\/problem\+json/, `content-type was ${response.contentType}`);
+  assertProblem(response, 400, "invalid_request", "malformed JSON body");
 });
 
 test("data_base64 that is not valid base64 is rejected with 400", T, async () => {
@@ -552,6 +614,9 @@ test("a keys secret whose value is not a flat JSON object of strings is rejected
     "top-level array": '["A", "B"]',
     "top-level string": '"A"',
     "not JSON": "A=b\nC=d",
+    "name starting with a digit": '{"1BAD": "x"}',
+    "name with a dash": '{"HAS-DASH": "x"}',
+    "empty name": '{"": "x"}',
   };
   const failures = [];
   for (const [label, text] of Object.entries(cases)) {
@@ -569,6 +634,53 @@ test("a keys secret whose value is not a flat JSON object of strings is rejected
     }
   }
   assert.deepEqual(failures, [], "every malformed keys value must be rejected with 400");
+});
+
+test("a docker secret that is not {server, username, password, email?} strings is rejected with 400", T, async () => {
+  const env = await serverReady();
+  const cases = {
+    "missing password": { server: "r.example.com", username: "u" },
+    "number password": { server: "r.example.com", username: "u", password: 5 },
+    "not an object": ["r.example.com", "u", "p"],
+  };
+  const failures = [];
+  for (const [label, value] of Object.entries(cases)) {
+    const response = await rawRequest(`/accounts/projects/${env.projectId}/secrets`, {
+      method: "POST",
+      body: { name: uniqueName("compat-baddocker"), type: "docker", data_base64: b64(JSON.stringify(value)) },
+    });
+    if (response.status !== 400) {
+      failures.push(`${label}: status ${response.status} ${response.text.slice(0, 120)}`);
+      if (response.json && typeof response.json.id === "string") {
+        const id = response.json.id;
+        cleanups.push(() => restClient().deleteProjectSecret(env.projectId, id));
+      }
+    }
+  }
+  assert.deepEqual(failures, [], "every malformed docker value must be rejected with 400");
+});
+
+test("a project secret value over the size limit is rejected with 413 (default 64 KiB)", T, async () => {
+  const env = await serverReady();
+  // KEYROOM_SECRET_MAX_BYTES may be set when the server runs with a non-default limit.
+  const limit = Number(process.env.KEYROOM_SECRET_MAX_BYTES || 64 * 1024);
+  const client = restClient();
+  const filler = (size) => {
+    const prefix = '{"BIG":"';
+    const suffix = '"}';
+    return prefix + "x".repeat(size - prefix.length - suffix.length) + suffix;
+  };
+  const atLimit = uniqueName("compat-atlimit");
+  const id = await step("createProjectSecret(exactly at the limit)", () =>
+    client.createProjectSecret({ projectId: env.projectId, name: atLimit, type: "keys", data: utf8(filler(limit)) }),
+  );
+  cleanups.push(() => client.deleteProjectSecret(env.projectId, id));
+  const name = uniqueName("compat-toolarge");
+  const response = await rawRequest(`/accounts/projects/${env.projectId}/secrets`, {
+    method: "POST",
+    body: { name, type: "keys", data_base64: b64(filler(limit + 1)) },
+  });
+  assertProblem(response, 413, "too_large", "secret one byte over the limit");
 });
 
 test("a secret create body missing name, type or data_base64 is rejected with 400", T, async () => {
