@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using Keyroom.Protocol.Internal;
 
 namespace Keyroom.Protocol;
@@ -119,6 +120,11 @@ public sealed class PackedMessage
             throw new ProtocolException(
                 $"Packed message header is not a valid JSON object (line {ex.LineNumber}, byte {ex.BytePositionInLine}).", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            // Raised while unescaping property names for the duplicate check (for example "\uDC00").
+            throw new ProtocolException("Packed message header contains a string that is not valid UTF-16.", ex);
+        }
 
         if (node is not JsonObject header)
         {
@@ -126,6 +132,42 @@ public sealed class PackedMessage
             throw new ProtocolException($"Packed message header must be a JSON object, not {kind}.");
         }
 
+        ValidateStrings(headerUtf8.Span);
         return new PackedMessage(header, payload);
+    }
+
+    /// <summary>
+    /// The parser checks structure eagerly but decodes strings lazily, so invalid UTF-8 or unpaired surrogate
+    /// escapes would otherwise surface later as unrelated exceptions when a field is read. This pass finds them
+    /// now. Unescaped strings are checked without allocating.
+    /// </summary>
+    private static void ValidateStrings(ReadOnlySpan<byte> headerUtf8)
+    {
+        var reader = new Utf8JsonReader(headerUtf8, new JsonReaderOptions { MaxDepth = MaxHeaderDepth });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String))
+                {
+                    continue;
+                }
+
+                if (reader.ValueIsEscaped)
+                {
+                    _ = reader.GetString();
+                }
+                else if (!Utf8.IsValid(reader.ValueSpan))
+                {
+                    throw new ProtocolException(
+                        $"Packed message header contains a string that is not valid UTF-8 (byte {reader.TokenStartIndex}).");
+                }
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ProtocolException(
+                $"Packed message header contains a string that is not valid UTF-8 or UTF-16 (byte {reader.TokenStartIndex}).", ex);
+        }
     }
 }

@@ -88,7 +88,7 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         long size = Math.Min(Math.Max(needed, doubled), Array.MaxLength);
         if (size < needed)
         {
-            throw new OutOfMemoryException("The buffer cannot grow beyond the maximum array length.");
+            throw new InvalidOperationException("The buffer cannot grow beyond the maximum array length.");
         }
 
         var grown = ArrayPool<byte>.Shared.Rent((int)size);

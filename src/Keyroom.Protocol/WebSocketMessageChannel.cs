@@ -1,0 +1,284 @@
+using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Keyroom.Protocol.Internal;
+
+namespace Keyroom.Protocol;
+
+/// <summary>
+/// Owns a <see cref="WebSocket"/> carrying MeshAgent packets and gives it a message-level API: any number of
+/// tasks may call <see cref="SendAsync"/> concurrently, and one reader receives reassembled messages.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Outgoing messages go through a bounded queue to a single writer task that sends each message's packets
+/// back to back, so packets of different messages never interleave on the wire (spec 2.4). Messages are
+/// written in the order their <see cref="SendAsync"/> calls entered the queue.
+/// </para>
+/// <para>
+/// Incoming packets are reassembled by a <see cref="MessageAssembler"/> with
+/// <see cref="WebSocketMessageChannelOptions.Receive"/> limits. Only one receive may be pending at a time.
+/// A <see cref="ProtocolException"/> from a receive means the peer broke the protocol; later receives throw,
+/// and the owner should close the connection.
+/// </para>
+/// <para>
+/// Shutdown: <see cref="CloseAsync"/> finishes sending what is queued and then sends a close frame; keep
+/// receiving until <see cref="ReceiveAsync"/> returns null to see the peer's close. When the peer closes
+/// first, <see cref="ReceiveAsync"/> returns null and <see cref="CloseAsync"/> completes the handshake.
+/// <see cref="DisposeAsync"/> is abrupt: it cancels pending sends and disposes the socket.
+/// </para>
+/// </remarks>
+public sealed class WebSocketMessageChannel : IAsyncDisposable
+{
+    private readonly WebSocket _socket;
+    private readonly int _chunkSize;
+    private readonly Channel<OutgoingMessage> _outgoing;
+    private readonly WebSocketMessageReader _reader;
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly Task _writer;
+    private volatile Exception? _sendFailure;
+    private int _disposed;
+
+    /// <summary>Takes ownership of <paramref name="socket"/> and starts the writer task.</summary>
+    /// <param name="socket">An open WebSocket. Nothing else may send on or receive from it afterwards.</param>
+    /// <param name="options">Settings, or null for <see cref="WebSocketMessageChannelOptions.Default"/>.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is not usable.</exception>
+    public WebSocketMessageChannel(WebSocket socket, WebSocketMessageChannelOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        options ??= WebSocketMessageChannelOptions.Default;
+        options.Validate();
+        _socket = socket;
+        _chunkSize = options.SendChunkSize;
+        _outgoing = Channel.CreateBounded<OutgoingMessage>(new BoundedChannelOptions(options.SendQueueCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleReader = true,
+            SingleWriter = false,
+        });
+        _reader = new WebSocketMessageReader(socket, options.Receive);
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>The socket's state.</summary>
+    public WebSocketState State => _socket.State;
+
+    /// <summary>The close status the peer sent, once a close frame has been received.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    /// <summary>The close description the peer sent, once a close frame has been received.</summary>
+    public string? CloseStatusDescription => _socket.CloseStatusDescription;
+
+    /// <summary>
+    /// Queues a message and completes once all of its packets have been handed to the socket. Safe to call from
+    /// many tasks at once.
+    /// </summary>
+    /// <param name="id">The message id, at most <see cref="FrameEncoder.MaxMessageId"/>.</param>
+    /// <param name="type">The message type.</param>
+    /// <param name="data">The data. It is read by the writer task and must not change until the call completes.</param>
+    /// <param name="cancellationToken">
+    /// Cancels the send only while the message is still queued; a message whose first packet has gone out is
+    /// always finished (a half-sent message would corrupt the stream), and the call then completes normally.
+    /// </param>
+    /// <exception cref="ArgumentException">The type is not valid UTF-16.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The id exceeds <see cref="FrameEncoder.MaxMessageId"/>.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled before the message started to go out.</exception>
+    /// <exception cref="InvalidOperationException">The channel has been closed for sending.</exception>
+    /// <exception cref="WebSocketException">The socket failed; no further message can be sent.</exception>
+    /// <exception cref="ObjectDisposedException">The channel has been disposed.</exception>
+    public async ValueTask SendAsync(ulong id, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        FrameEncoder.ValidateId(id);
+        var message = new OutgoingMessage(id, FrameEncoder.EncodeType(type), data);
+        try
+        {
+            await _outgoing.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw CreateClosedException();
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            using var registration = cancellationToken.UnsafeRegister(
+                static (state, token) => ((OutgoingMessage)state!).TryCancel(token),
+                message);
+            await message.Task.ConfigureAwait(false);
+        }
+        else
+        {
+            await message.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Receives the next complete message, or null once the peer has closed the WebSocket.</summary>
+    /// <exception cref="ProtocolException">The peer broke the framing or a limit.</exception>
+    /// <exception cref="InvalidOperationException">Another receive is pending, or an earlier receive failed.</exception>
+    /// <exception cref="WebSocketException">The connection failed.</exception>
+    public ValueTask<ProtocolMessage?> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return _reader.ReceiveAsync(cancellationToken);
+    }
+
+    /// <summary>Receives messages until the peer closes the WebSocket.</summary>
+    /// <exception cref="ProtocolException">The peer broke the framing or a limit.</exception>
+    /// <exception cref="WebSocketException">The connection failed.</exception>
+    public async IAsyncEnumerable<ProtocolMessage> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)
+        {
+            yield return message;
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting new messages, waits until the queued ones are sent, then sends a close frame (unless the
+    /// socket has already closed or failed). Later <see cref="SendAsync"/> calls throw
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    /// <param name="closeStatus">The close status; use <see cref="WebSocketCloseStatus.NormalClosure"/> (1000) for a
+    /// normal end, since the official client reconnects after any other code.</param>
+    /// <param name="statusDescription">An optional reason (at most 123 UTF-8 bytes).</param>
+    /// <param name="cancellationToken">Stops waiting; cancelling the close frame itself aborts the socket.</param>
+    public async Task CloseAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        _outgoing.Writer.TryComplete();
+        await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_sendFailure is null && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            await _socket.CloseOutputAsync(closeStatus, statusDescription, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Cancels queued and in-progress sends, disposes the socket and returns pooled memory. Pending calls fail.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _outgoing.Writer.TryComplete();
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        await _writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _socket.Dispose();
+        _reader.Dispose();
+        _lifetime.Dispose();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var reader = _outgoing.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_lifetime.Token).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var message))
+                {
+                    if (!message.TryStart())
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        await WebSocketPackets.SendCoreAsync(_socket, message.Id, message.TypeUtf8, message.Data, _chunkSize, _lifetime.Token)
+                            .ConfigureAwait(false);
+                    }
+                    catch (Exception ex)
+                    {
+                        message.Fail(ex);
+                        throw;
+                    }
+
+                    message.Complete();
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            // The socket failed or the channel is being disposed. Either way nothing more can be sent; make
+            // sure the reader side notices too rather than waiting on a connection nobody can answer.
+            _sendFailure = ex;
+            _outgoing.Writer.TryComplete();
+            if (ex is not OperationCanceledException)
+            {
+                _socket.Abort();
+            }
+        }
+        finally
+        {
+            while (reader.TryRead(out var message))
+            {
+                if (message.TryStart())
+                {
+                    message.Fail(CreateClosedException());
+                }
+            }
+        }
+    }
+
+    private Exception CreateClosedException()
+    {
+        if (_disposed != 0)
+        {
+            return new ObjectDisposedException(GetType().FullName);
+        }
+
+        return _sendFailure is { } failure and not OperationCanceledException
+            ? new WebSocketException(
+                WebSocketError.InvalidState,
+                "The connection failed while sending; no further messages can be sent.",
+                failure)
+            : new InvalidOperationException("The channel has been closed for sending.");
+    }
+
+    /// <summary>A queued message and the completion its sender awaits.</summary>
+    private sealed class OutgoingMessage(ulong id, byte[] typeUtf8, ReadOnlyMemory<byte> data)
+        : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        private const int Queued = 0;
+        private const int Started = 1;
+        private const int Cancelled = 2;
+
+        private int _state;
+
+        public ulong Id { get; } = id;
+
+        public byte[] TypeUtf8 { get; } = typeUtf8;
+
+        public ReadOnlyMemory<byte> Data { get; } = data;
+
+        /// <summary>Claims the message for sending; false when its sender already cancelled it.</summary>
+        public bool TryStart() => Interlocked.CompareExchange(ref _state, Started, Queued) == Queued;
+
+        /// <summary>Cancels the message if the writer has not started it.</summary>
+        public void TryCancel(CancellationToken token)
+        {
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
+            {
+                TrySetCanceled(token);
+            }
+        }
+
+        public void Complete() => TrySetResult();
+
+        public void Fail(Exception exception)
+        {
+            if (exception is OperationCanceledException canceled)
+            {
+                TrySetCanceled(canceled.CancellationToken);
+            }
+            else
+            {
+                TrySetException(exception);
+            }
+        }
+    }
+}
