@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Keyroom test on a fresh machine: installs what the tests need (npm packages of the
-# compatibility suite, pinned by its package-lock), builds, runs all test projects against real servers,
-# and ends with one line "N passed, N failed, N skipped".
+# compatibility suite and of the OAuth test provider, each pinned by its package-lock), builds, runs all
+# test projects against real servers, and ends with one line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -18,6 +18,11 @@ fi
 if [ -f test/compat/package-lock.json ]; then
   log "npm ci (test/compat: the official @meshagent/meshagent client, pinned)"
   (cd test/compat && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+if [ -f test/oidc/package-lock.json ]; then
+  log "npm ci (test/oidc: the oidc-provider OAuth server the OAuth broker tests run against, pinned)"
+  (cd test/oidc && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 log "dotnet build"

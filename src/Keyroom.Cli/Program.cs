@@ -1,1 +1,3 @@
-return 0;
+using Keyroom.Cli;
+
+return await CliApp.RunAsync(args, CliConsole.FromProcess());

@@ -400,10 +400,18 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
     }
 
     /// <inheritdoc />
-    public Task AppendAuditAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken) =>
+    public Task AppendAuditAsync(IReadOnlyList<AuditRecord> records, byte[] head, CancellationToken cancellationToken) =>
         WriteTransactionAsync(async (connection, transaction) =>
         {
             ArgumentNullException.ThrowIfNull(records);
+            ArgumentNullException.ThrowIfNull(head);
+            await using (var setHead = Command(connection, transaction, "INSERT INTO meta (name, value) VALUES ($name, $value) ON CONFLICT(name) DO UPDATE SET value=excluded.value"))
+            {
+                setHead.Parameters.AddWithValue("$name", AuditHeadName);
+                setHead.Parameters.AddWithValue("$value", head);
+                await setHead.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             await using var command = Command(connection, transaction,
                 "INSERT INTO audit (seq, at, project_id, actor, action, target, outcome, prev_mac, mac) VALUES ($seq, $at, $p, $actor, $action, $target, $outcome, $prev, $mac)");
             var seq = command.Parameters.Add("$seq", SqliteType.Integer);
@@ -431,6 +439,9 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
 
             return true;
         }, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<byte[]?> GetAuditHeadAsync(CancellationToken cancellationToken) => GetMetaAsync(AuditHeadName, cancellationToken);
 
     /// <inheritdoc />
     public async IAsyncEnumerable<AuditRecord> ReadAuditAsync(long afterSequence, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -567,6 +578,7 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
 
     private const string ApiKeyColumns = "SELECT id, project_id, name, description, role, sealed_secret, created_at FROM api_keys";
     private const string RoomColumns = "SELECT id, project_id, name, metadata, annotations, permissions, created_at FROM rooms";
+    private const string AuditHeadName = "audit-head";
     private const string AuditColumns = "SELECT seq, at, project_id, actor, action, target, outcome, prev_mac, mac FROM audit";
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)

@@ -95,12 +95,14 @@ let preflightResult;
  * this first, so a missing or unreachable server makes each test fail at once with one clear
  * message instead of waiting for its own timeout.
  */
-export async function serverReady({ timeoutMs = 3000 } = {}) {
+export async function serverReady({ timeoutMs = 20000 } = {}) {
   const env = readEnv();
   if (!preflightResult) {
     preflightResult = (async () => {
       try {
-        const response = await fetch(env.url + "/", { signal: AbortSignal.timeout(timeoutMs) });
+        // /healthz is the cheapest endpoint; a refused connection still fails at once, and the generous
+        // timeout only matters on a loaded machine (CI runs four test assemblies on two cores).
+        const response = await fetch(env.url + "/healthz", { signal: AbortSignal.timeout(timeoutMs) });
         await response.arrayBuffer().catch(() => undefined);
         return null;
       } catch (error) {

@@ -20,6 +20,11 @@ public sealed record AuditEvent(string ProjectId, string Actor, string Action, s
 /// <param name="Mac">HMAC-SHA256 over the previous MAC and this entry's fields.</param>
 public sealed record AuditRecord(long Sequence, DateTimeOffset At, AuditEvent Event, byte[] PreviousMac, byte[] Mac);
 
+/// <summary>The chain's head as last committed: the highest sequence and its MAC (0 and zeros when empty).</summary>
+/// <param name="Sequence">The last sequence written.</param>
+/// <param name="Mac">That entry's MAC.</param>
+public readonly record struct AuditHead(long Sequence, byte[] Mac);
+
 /// <summary>
 /// Computes and checks the audit chain. Each entry's MAC covers the previous entry's MAC, so editing,
 /// reordering, inserting or deleting an entry breaks every later link. The MAC key is a random key kept
@@ -27,6 +32,11 @@ public sealed record AuditRecord(long Sequence, DateTimeOffset At, AuditEvent Ev
 /// </summary>
 public sealed class AuditChain
 {
+    private const int MacSize = 32;
+    private static readonly byte[] HeadMagic = Encoding.ASCII.GetBytes("keyroom/audit-head/v1");
+    private static readonly byte[] HeadKeyInfo = Encoding.ASCII.GetBytes("keyroom/audit-head-key/v1");
+    private static readonly int HeadSize = HeadMagic.Length + 8 + MacSize + MacSize;
+
     private readonly byte[] _key;
 
     /// <summary>Creates a chain with its MAC key.</summary>
@@ -49,6 +59,49 @@ public sealed class AuditChain
         var expected = ComputeMac(record.Sequence, record.At, record.Event, record.PreviousMac);
         return CryptographicOperations.FixedTimeEquals(expected, record.Mac);
     }
+
+    /// <summary>
+    /// Seals the chain's head (the last sequence and its MAC) so a store can keep it beside the entries. It is
+    /// MAC'd with a key derived from the chain key, so it cannot be rewritten to match a truncated chain
+    /// without that key.
+    /// </summary>
+    public byte[] SealHead(long sequence, byte[] lastMac)
+    {
+        ArgumentNullException.ThrowIfNull(lastMac);
+        if (lastMac.Length != MacSize || sequence < 0)
+        {
+            throw new ArgumentException("a head needs a non-negative sequence and a 32-byte MAC");
+        }
+
+        var head = new byte[HeadSize];
+        HeadMagic.CopyTo(head, 0);
+        BinaryPrimitives.WriteInt64BigEndian(head.AsSpan(HeadMagic.Length), sequence);
+        lastMac.CopyTo(head, HeadMagic.Length + 8);
+        HMACSHA256.HashData(HeadKey(), head.AsSpan(0, HeadSize - MacSize), head.AsSpan(HeadSize - MacSize));
+        return head;
+    }
+
+    /// <summary>Opens a sealed head; false when it is malformed or its MAC does not verify.</summary>
+    public bool TryOpenHead(ReadOnlySpan<byte> head, out AuditHead result)
+    {
+        result = default;
+        if (head.Length != HeadSize || !head[..HeadMagic.Length].SequenceEqual(HeadMagic))
+        {
+            return false;
+        }
+
+        Span<byte> expected = stackalloc byte[MacSize];
+        HMACSHA256.HashData(HeadKey(), head[..(HeadSize - MacSize)], expected);
+        if (!CryptographicOperations.FixedTimeEquals(expected, head[(HeadSize - MacSize)..]))
+        {
+            return false;
+        }
+
+        result = new AuditHead(BinaryPrimitives.ReadInt64BigEndian(head[HeadMagic.Length..]), head.Slice(HeadMagic.Length + 8, MacSize).ToArray());
+        return true;
+    }
+
+    private byte[] HeadKey() => HMACSHA256.HashData(_key, HeadKeyInfo);
 
     private byte[] ComputeMac(long sequence, DateTimeOffset at, AuditEvent e, byte[] previousMac)
     {

@@ -22,8 +22,18 @@ public static class MasterKeyLoader
     /// <summary>Parses a key file's text into a keyring.</summary>
     public static Keyring ParseKeyFile(string text)
     {
+        var keys = ParseKeyLines(text).Select(MasterKey.Parse).ToList();
+        return new Keyring(keys[0], keys.Skip(1));
+    }
+
+    /// <summary>
+    /// The key lines of a key file's text (base64, first = active), without comments and blank lines.
+    /// Throws InvalidRequest when there is none.
+    /// </summary>
+    public static IReadOnlyList<string> ParseKeyLines(string text)
+    {
         ArgumentNullException.ThrowIfNull(text);
-        var keys = new List<MasterKey>();
+        var lines = new List<string>();
         foreach (var raw in text.Split('\n'))
         {
             var line = raw.Trim();
@@ -32,15 +42,15 @@ public static class MasterKeyLoader
                 continue;
             }
 
-            keys.Add(MasterKey.Parse(line));
+            lines.Add(line);
         }
 
-        if (keys.Count == 0)
+        if (lines.Count == 0)
         {
             throw KeyroomException.Invalid("the master key file holds no key");
         }
 
-        return new Keyring(keys[0], keys.Skip(1));
+        return lines;
     }
 
     /// <summary>Formats keys for a key file (first = active).</summary>

@@ -85,8 +85,16 @@ public interface IAuditStore
     /// <summary>The last stored record (for continuing the chain), or null when empty.</summary>
     Task<AuditRecord?> GetLastAuditRecordAsync(CancellationToken cancellationToken);
 
-    /// <summary>Appends records in one transaction.</summary>
-    Task AppendAuditAsync(IReadOnlyList<AuditRecord> records, CancellationToken cancellationToken);
+    /// <summary>
+    /// Appends records and replaces the chain's head in one transaction. <paramref name="head"/> is an opaque,
+    /// MAC'd value (<see cref="AuditChain.SealHead"/>) naming the last sequence; the store keeps it beside the
+    /// entries so that deleting entries at the end of the chain is detected. <paramref name="records"/> may be
+    /// empty (only the head is written).
+    /// </summary>
+    Task AppendAuditAsync(IReadOnlyList<AuditRecord> records, byte[] head, CancellationToken cancellationToken);
+
+    /// <summary>The head written by the last <see cref="AppendAuditAsync"/>, or null when none was written.</summary>
+    Task<byte[]?> GetAuditHeadAsync(CancellationToken cancellationToken);
 
     /// <summary>Reads records in sequence order, optionally only a project's.</summary>
     IAsyncEnumerable<AuditRecord> ReadAuditAsync(long afterSequence, CancellationToken cancellationToken);

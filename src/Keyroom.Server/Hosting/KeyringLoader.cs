@@ -2,20 +2,27 @@ using Keyroom.Core.Crypto;
 
 namespace Keyroom.Server.Hosting;
 
+/// <summary>The keyring the server runs with and where its keys came from (rotation needs to know).</summary>
+/// <param name="Keyring">The keys.</param>
+/// <param name="Source">Configuration, a key file, or the development key file.</param>
+/// <param name="KeyFilePath">The full path of the key file; null for configuration.</param>
+internal sealed record LoadedKeyring(Keyring Keyring, MasterKeySource Source, string? KeyFilePath);
+
 /// <summary>Loads the master keys once, creating the development key file on a first start without one.</summary>
 internal static partial class KeyringLoader
 {
-    public static (Keyring Keyring, MasterKeySource Source) Load(KeyroomOptions options, ILogger logger)
+    public static LoadedKeyring Load(KeyroomOptions options, ILogger logger)
     {
         if (!string.IsNullOrEmpty(options.MasterKey))
         {
             var previous = KeyroomOptionsValidator.Split(options.PreviousMasterKeys).Select(MasterKey.Parse);
-            return (new Keyring(MasterKey.Parse(options.MasterKey), previous), MasterKeySource.Configuration);
+            return new LoadedKeyring(new Keyring(MasterKey.Parse(options.MasterKey), previous), MasterKeySource.Configuration, null);
         }
 
         if (!string.IsNullOrEmpty(options.MasterKeyFile))
         {
-            return (MasterKeyLoader.ParseKeyFile(File.ReadAllText(options.MasterKeyFile)), MasterKeySource.KeyFile);
+            var file = Path.GetFullPath(options.MasterKeyFile);
+            return new LoadedKeyring(MasterKeyLoader.ParseKeyFile(File.ReadAllText(file)), MasterKeySource.KeyFile, file);
         }
 
         var path = options.DevelopmentKeyFile;
@@ -29,7 +36,7 @@ internal static partial class KeyringLoader
         }
 
         Log.DevelopmentKeyInUse(logger, Path.GetFullPath(path));
-        return (MasterKeyLoader.ParseKeyFile(File.ReadAllText(path)), MasterKeySource.DevelopmentKeyFile);
+        return new LoadedKeyring(MasterKeyLoader.ParseKeyFile(File.ReadAllText(path)), MasterKeySource.DevelopmentKeyFile, Path.GetFullPath(path));
     }
 
     private static partial class Log

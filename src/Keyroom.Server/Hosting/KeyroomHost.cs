@@ -6,6 +6,7 @@ using Keyroom.Core.Storage;
 using Keyroom.Server.Accounts;
 using Keyroom.Server.Admin;
 using Keyroom.Server.Errors;
+using Keyroom.Server.OAuth;
 using Keyroom.Server.Rooms;
 using Keyroom.Storage.Sqlite;
 using Microsoft.Extensions.Options;
@@ -69,6 +70,7 @@ internal static class KeyroomHost
         builder.WebHost.UseKestrelHttpsConfiguration();
 
         builder.Services.AddKeyroomCore(builder.Configuration);
+        builder.Services.AddOAuth();
         builder.Services.AddKeyroomProblems();
         builder.Services.AddOpenApi();
         builder.Services.AddRooms();
@@ -99,16 +101,21 @@ internal static class KeyroomHost
         services.AddSingleton<ISecretStore>(sp => sp.GetRequiredService<IKeyroomStore>());
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<IKeyroomStore>());
         services.AddSingleton<IAuditStore>(sp => sp.GetRequiredService<IKeyroomStore>());
+        services.AddSingleton<IMetaStore>(sp => sp.GetRequiredService<IKeyroomStore>());
+        services.AddSingleton<IRewrapStore>(sp => sp.GetRequiredService<IKeyroomStore>());
         services.AddSingleton(sp =>
         {
             var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Keyroom.MasterKey");
-            return KeyringLoader.Load(sp.GetRequiredService<IOptions<KeyroomOptions>>().Value, logger).Keyring;
+            return KeyringLoader.Load(sp.GetRequiredService<IOptions<KeyroomOptions>>().Value, logger);
         });
+        services.AddSingleton(sp => sp.GetRequiredService<LoadedKeyring>().Keyring);
         services.AddSingleton<EnvelopeCipher>();
+        services.AddSingleton<MasterKeyRotation>();
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ApiKeyService>();
         services.AddSingleton<SecretService>();
         services.AddHostedService<KeyroomStartup>();
+        services.AddAdmin();
         return services;
     }
 }

@@ -6,6 +6,7 @@ using Keyroom.Core.Audit;
 using Keyroom.Core.Auth;
 using Keyroom.Core.Crypto;
 using Keyroom.Core.Storage;
+using Keyroom.Server.Admin;
 using Microsoft.Extensions.Options;
 
 namespace Keyroom.Server.Hosting;
@@ -98,13 +99,21 @@ internal sealed partial class KeyroomStartup : IHostedService
 
     private async Task BootstrapAsync(CancellationToken cancellationToken)
     {
-        if ((await _store.ListProjectsAsync(cancellationToken)).Count > 0)
+        var projects = await _store.ListProjectsAsync(cancellationToken);
+        if (projects.Count > 0)
         {
+            // Stores created before the system project was recorded: the oldest project is the system project.
+            if (await SystemProject.ReadRecordedAsync(_store, _cipher, cancellationToken) is null)
+            {
+                await SystemProject.RecordAsync(_store, _cipher, projects.MinBy(p => p.CreatedAt)!.Id, cancellationToken);
+            }
+
             return;
         }
 
         var project = new Project(Guid.NewGuid().ToString("D"), "default", _time.GetUtcNow());
         await _store.CreateProjectAsync(project, cancellationToken);
+        await SystemProject.RecordAsync(_store, _cipher, project.Id, cancellationToken);
         var (_, key) = await _apiKeys.CreateAsync(project.Id, "admin", "created on first start", ProjectRole.Admin, cancellationToken);
         await _audit.RecordDurablyAsync(new AuditEvent(project.Id, "system", "project.bootstrap", "project/" + project.Id, "ok"));
 
