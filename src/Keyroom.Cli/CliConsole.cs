@@ -17,6 +17,12 @@ internal sealed class CliConsole
     /// <summary>Reads a line without echoing it (for API keys typed at a prompt).</summary>
     public Func<string>? ReadHiddenLine { get; init; }
 
+    /// <summary>Opens the raw standard input stream (binary-safe secret input).</summary>
+    public Func<Stream> OpenStandardInput { get; init; } = Console.OpenStandardInput;
+
+    /// <summary>Opens the raw standard output stream (binary-safe secret output).</summary>
+    public Func<Stream> OpenStandardOutput { get; init; } = Console.OpenStandardOutput;
+
     public static CliConsole FromProcess() => new()
     {
         Out = Console.Out,

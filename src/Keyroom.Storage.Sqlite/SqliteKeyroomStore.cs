@@ -21,6 +21,13 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
     private const int RewrapBatch = 500;
 
     private readonly string _connectionString;
+
+    // The hot read path skips the per-open foreign_keys pragma (only writers need it) and uses the
+    // synchronous ADO calls: SQLite has no asynchronous I/O, so the async wrappers only add cost.
+    private readonly string _readConnectionString;
+    private const int MaxIdleReaders = 16;
+    private readonly System.Collections.Concurrent.ConcurrentBag<SecretReader> _readers = new();
+    private volatile bool _disposed;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
     /// <summary>Creates a store over a database file (created on first use).</summary>
@@ -37,6 +44,7 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
             ForeignKeys = true,
             DefaultTimeout = 30,
         }.ToString();
+        _readConnectionString = new SqliteConnectionStringBuilder(_connectionString) { ForeignKeys = null }.ToString();
     }
 
     /// <summary>The database file.</summary>
@@ -148,23 +156,117 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<SealedSecret?> ReadAsync(SecretKey key, int? version, CancellationToken cancellationToken)
+    public Task<SealedSecret?> ReadAsync(SecretKey key, int? version, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = Command(connection, null,
-            "SELECT s.name, s.type, s.version, s.created_at, s.updated_at, v.version, v.blob FROM secrets s " +
-            "JOIN secret_versions v ON v.secret_row = s.row_id AND v.version = COALESCE($v, s.version) " +
-            "WHERE s.project_id=$p AND s.scope=$s AND s.owner=$o AND s.delegated_to=$d AND s.id=$id", key);
-        command.Parameters.AddWithValue("$v", (object?)version ?? DBNull.Value);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        cancellationToken.ThrowIfCancellationRequested();
+        var reader = RentReader();
+        var reusable = false;
+        try
         {
-            return null;
+            var command = version is null ? reader.Current : reader.ByVersion;
+            SecretReader.Bind(command, key, version);
+            SealedSecret? result = null;
+            using (var row = command.ExecuteReader())
+            {
+                if (row.Read())
+                {
+                    var info = new SecretInfo(key, row.GetString(0), row.GetString(1), row.GetInt32(2),
+                        DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(3)), DateTimeOffset.FromUnixTimeMilliseconds(row.GetInt64(4)));
+                    result = new SealedSecret(info, row.GetInt32(5), (byte[])row.GetValue(6));
+                }
+            }
+
+            reusable = true;
+            return Task.FromResult(result);
+        }
+        finally
+        {
+            // A reader whose statement failed is not reused: its connection state is unknown.
+            if (reusable)
+            {
+                ReturnReader(reader);
+            }
+            else
+            {
+                reader.Dispose();
+            }
+        }
+    }
+
+    private SecretReader RentReader() => _readers.TryTake(out var reader) ? reader : new SecretReader(_readConnectionString);
+
+    private void ReturnReader(SecretReader reader)
+    {
+        if (_disposed || _readers.Count >= MaxIdleReaders)
+        {
+            reader.Dispose();
+            return;
         }
 
-        var info = new SecretInfo(key, reader.GetString(0), reader.GetString(1), reader.GetInt32(2),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
-        return new SealedSecret(info, reader.GetInt32(5), (byte[])reader.GetValue(6));
+        _readers.Add(reader);
+    }
+
+    /// <summary>
+    /// A reader connection with the point-read statements prepared once. Parsing and planning the join on
+    /// every call cost about as much as the read itself; a prepared statement skips both.
+    /// </summary>
+    private sealed class SecretReader : IDisposable
+    {
+        private const string Select =
+            "SELECT s.name, s.type, s.version, s.created_at, s.updated_at, v.version, v.blob FROM secrets s JOIN secret_versions v ON v.secret_row = s.row_id AND v.version = ";
+        private const string Where = " WHERE s.project_id=$p AND s.scope=$s AND s.owner=$o AND s.delegated_to=$d AND s.id=$id";
+
+        private readonly SqliteConnection _connection;
+
+        public SecretReader(string connectionString)
+        {
+            _connection = new SqliteConnection(connectionString);
+            _connection.Open();
+            Current = Create(Select + "s.version" + Where, withVersion: false);
+            ByVersion = Create(Select + "$v" + Where, withVersion: true);
+        }
+
+        public SqliteCommand Current { get; }
+
+        public SqliteCommand ByVersion { get; }
+
+        public static void Bind(SqliteCommand command, in SecretKey key, int? version)
+        {
+            command.Parameters[0].Value = key.ProjectId;
+            command.Parameters[1].Value = key.Scope;
+            command.Parameters[2].Value = key.Owner;
+            command.Parameters[3].Value = key.DelegatedTo;
+            command.Parameters[4].Value = key.Id;
+            if (version is { } v)
+            {
+                command.Parameters[5].Value = v;
+            }
+        }
+
+        private SqliteCommand Create(string sql, bool withVersion)
+        {
+            var command = _connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var name in new[] { "$p", "$s", "$o", "$d", "$id" })
+            {
+                command.Parameters.Add(name, SqliteType.Text).Value = string.Empty;
+            }
+
+            if (withVersion)
+            {
+                command.Parameters.Add("$v", SqliteType.Integer).Value = 0;
+            }
+
+            command.Prepare();
+            return command;
+        }
+
+        public void Dispose()
+        {
+            Current.Dispose();
+            ByVersion.Dispose();
+            _connection.Dispose();
+        }
     }
 
     /// <inheritdoc />
@@ -685,6 +787,12 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _disposed = true;
+        while (_readers.TryTake(out var reader))
+        {
+            reader.Dispose();
+        }
+
         _writeLock.Dispose();
         SqliteConnection.ClearPool(new SqliteConnection(_connectionString));
     }

@@ -50,6 +50,26 @@ public sealed class SecretAuthorizerTests
     }
 
     [Fact]
+    public void RoomSecrets_TokenSignedByMemberKeyWithFullScope_IsDenied()
+    {
+        // Whoever holds a key can sign any grants: a member key must not escalate by minting Full().
+        var forged = TestKeys.Token(Project, ProjectRole.Member, Token("alice", "r", ApiScope.Full()));
+        Assert.Equal(KeyroomError.PermissionDenied, Decision(forged, AliceRoomSecret));
+        Assert.Equal(KeyroomError.PermissionDenied, Decision(forged, AliceRoomSecret, SecretAction.Write));
+        var forgedForOthers = TestKeys.Token(Project, ProjectRole.Member, Token("mallory", "r", ApiScope.Full()));
+        Assert.Equal(KeyroomError.PermissionDenied, Decision(forgedForOthers, AliceRoomSecret));
+    }
+
+    [Fact]
+    public void RoomSecrets_AdminGrantInTokenSignedByDeveloperKey_DoesNotAllowActingForOthers()
+    {
+        var developerSigned = TestKeys.Token(Project, ProjectRole.Developer, Token("bob", "r", ApiScope.Full()));
+        Assert.Equal(KeyroomError.PermissionDenied, Decision(developerSigned, AliceRoomSecret));
+        var adminSigned = TestKeys.Token(Project, ProjectRole.Admin, Token("bob", "r", ApiScope.Full()));
+        Assert.Null(Decision(adminSigned, AliceRoomSecret));
+    }
+
+    [Fact]
     public void ProjectSecrets_MemberDenied_DeveloperAndAdminAllowed()
     {
         Assert.Equal(KeyroomError.PermissionDenied, Decision(TestKeys.ApiKey(Project, ProjectRole.Member), ProjectSecret));
@@ -75,7 +95,7 @@ public sealed class SecretAuthorizerTests
     [Fact]
     public void Token_OwnRoomSecret_Allowed_OtherRoomDenied()
     {
-        var alice = TestKeys.Token(Project, ProjectRole.Member, Token("alice", "r", ApiScope.UserDefault()));
+        var alice = TestKeys.Token(Project, ProjectRole.Developer, Token("alice", "r", ApiScope.UserDefault()));
         Assert.Null(Decision(alice, AliceRoomSecret, SecretAction.Write));
         Assert.Equal(KeyroomError.PermissionDenied, Decision(alice, AliceRoomSecret with { Scope = SecretKey.RoomScope("other") }));
     }
@@ -96,8 +116,10 @@ public sealed class SecretAuthorizerTests
         var aliceToken = TestKeys.Token(Project, ProjectRole.Admin, Token("alice", "r", ApiScope.AgentDefault()));
         Assert.Equal(KeyroomError.PermissionDenied, Decision(aliceToken, bobsSecret, SecretAction.Write));
         Assert.Throws<KeyroomException>(() => SecretAuthorizer.DemandActForOthers(aliceToken));
-        var aliceAdminToken = TestKeys.Token(Project, ProjectRole.Member, Token("alice", "r", ApiScope.Full()));
+        var aliceAdminToken = TestKeys.Token(Project, ProjectRole.Admin, Token("alice", "r", ApiScope.Full()));
         Assert.Null(Decision(aliceAdminToken, bobsSecret, SecretAction.Write));
+        var memberSignedAdminToken = TestKeys.Token(Project, ProjectRole.Member, Token("alice", "r", ApiScope.Full()));
+        Assert.Equal(KeyroomError.PermissionDenied, Decision(memberSignedAdminToken, bobsSecret, SecretAction.Write));
 
         // API keys: acting for another identity needs the admin role.
         Assert.Equal(KeyroomError.PermissionDenied, Decision(TestKeys.ApiKey(Project, ProjectRole.Developer, "alice"), bobsSecret));

@@ -1,4 +1,5 @@
 using Keyroom.Client;
+using Keyroom.Client.Rooms;
 
 namespace Keyroom.Cli.Output;
 
@@ -28,3 +29,9 @@ internal sealed record ApiKeyListOutput(IReadOnlyList<ApiKeyInfo> Tokens);
 internal sealed record ProjectListOutput(IReadOnlyList<ProjectInfo> Projects);
 
 internal sealed record AuditListOutput(IReadOnlyList<AuditEntry> Entries);
+
+internal sealed record RoomSecretListOutput(IReadOnlyList<RoomSecretInfo> Secrets);
+
+internal sealed record RoomSecretExistsOutput(bool Exists);
+
+internal sealed record RoomSecretSetOutput(string? Id, bool Stored);

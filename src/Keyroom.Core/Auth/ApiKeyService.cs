@@ -22,6 +22,12 @@ public sealed class ApiKeyService
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<Guid, CachedKey> _cache = new();
 
+    // Verified tokens by their exact text. Parsing and verifying a JWT costs several times a cache hit, and
+    // agents reuse one token for many calls. A hit is valid only while the signing key is still cached (so
+    // deleting a key or clearing the cache revokes its tokens at once) and the token has not expired.
+    private const int MaxVerifiedTokens = 10_000;
+    private readonly ConcurrentDictionary<string, VerifiedToken> _verifiedTokens = new(StringComparer.Ordinal);
+
     /// <summary>Creates the service.</summary>
     public ApiKeyService(IAccountStore store, EnvelopeCipher cipher, AuditLog audit, TimeProvider time)
     {
@@ -56,7 +62,11 @@ public sealed class ApiKeyService
     }
 
     /// <summary>Forgets every cached key (after a master key rotation or for tests).</summary>
-    public void ClearCache() => _cache.Clear();
+    public void ClearCache()
+    {
+        _cache.Clear();
+        _verifiedTokens.Clear();
+    }
 
     /// <summary>
     /// Authenticates a bearer credential: a <c>ma-…</c> API key or a participant JWT. Throws
@@ -92,6 +102,18 @@ public sealed class ApiKeyService
     /// <summary>Authenticates a participant JWT (room connections and REST bearer tokens).</summary>
     public async ValueTask<Principal> AuthenticateTokenAsync(string jwt, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(jwt);
+        if (_verifiedTokens.TryGetValue(jwt, out var hit))
+        {
+            if (_cache.TryGetValue(hit.Principal.KeyId, out var current) && ReferenceEquals(current, hit.SigningKey)
+                && (hit.Principal.Token!.ExpiresAt is not { } expires || expires > _time.GetUtcNow()))
+            {
+                return hit.Principal;
+            }
+
+            _verifiedTokens.TryRemove(jwt, out _);
+        }
+
         var unverified = ParticipantToken.ReadUnverified(jwt) ?? throw Fail("malformed-token", "malformed token");
         var token = unverified.Token;
         if (token.KeyId is null || !Guid.TryParse(token.KeyId, out var keyId))
@@ -111,7 +133,14 @@ public sealed class ApiKeyService
             throw Fail("token:" + token.Name + "@" + keyId.ToString("D"), "token project does not match its key");
         }
 
-        return new Principal(cached.Record.ProjectId, token.Name, cached.Record.Role, CredentialKind.ParticipantToken, keyId, token);
+        var principal = new Principal(cached.Record.ProjectId, token.Name, cached.Record.Role, CredentialKind.ParticipantToken, keyId, token);
+        if (_verifiedTokens.Count >= MaxVerifiedTokens)
+        {
+            _verifiedTokens.Clear();
+        }
+
+        _verifiedTokens[jwt] = new VerifiedToken(principal, cached);
+        return principal;
     }
 
     /// <summary>Signs a participant token with the secret of an API key (used by <c>connect</c>).</summary>
@@ -150,4 +179,6 @@ public sealed class ApiKeyService
     }
 
     private sealed record CachedKey(ApiKeyRecord Record, byte[] SecretUtf8);
+
+    private sealed record VerifiedToken(Principal Principal, CachedKey SigningKey);
 }

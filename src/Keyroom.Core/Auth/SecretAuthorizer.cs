@@ -29,6 +29,10 @@ public enum SecretAction
 /// <item>Room secrets: tokens need <c>api.secrets</c> and the token's room; API keys need the developer role.
 /// The owner is the caller's identity; acting for another identity needs <c>api.admin</c> (tokens) or the
 /// admin role (API keys).</item>
+/// <item>A token's grants never exceed the role of the key that signed it: whoever holds a key can sign a
+/// token with any grants, so a member key's token cannot use secrets at all, and <c>api.admin</c> counts only
+/// in tokens signed by an admin key. (A developer key can still sign tokens for any identity; that is the
+/// MeshAgent model, where the key holder mints participant identities.)</item>
 /// </list>
 /// </remarks>
 public static class SecretAuthorizer
@@ -65,9 +69,11 @@ public static class SecretAuthorizer
             return;
         }
 
-        if (principal.Kind == CredentialKind.ApiKey && principal.Role < ProjectRole.Developer)
+        if (principal.Role < ProjectRole.Developer)
         {
-            throw KeyroomException.Denied("room secrets need the developer or admin role");
+            throw KeyroomException.Denied(principal.Kind == CredentialKind.ApiKey
+                ? "room secrets need the developer or admin role"
+                : "tokens signed by a member key cannot use secrets");
         }
 
         if (!string.Equals(target.Owner, principal.Identity, StringComparison.Ordinal))
@@ -80,9 +86,8 @@ public static class SecretAuthorizer
     public static void DemandActForOthers(Principal principal)
     {
         ArgumentNullException.ThrowIfNull(principal);
-        var allowed = principal.Kind == CredentialKind.ParticipantToken
-            ? principal.Api?.IsAdmin == true
-            : principal.Role == ProjectRole.Admin;
+        var allowed = principal.Role == ProjectRole.Admin
+            && (principal.Kind == CredentialKind.ApiKey || principal.Api?.IsAdmin == true);
         if (!allowed)
         {
             throw KeyroomException.Denied("acting for another identity needs the admin grant");

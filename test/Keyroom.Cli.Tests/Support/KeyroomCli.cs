@@ -12,6 +12,14 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr)
     public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
 }
 
+/// <summary>What one run of the CLI produced, with stdout as raw bytes.</summary>
+public sealed record CliBinaryResult(int ExitCode, byte[] Stdout, string Stderr)
+{
+    public string[] StderrLines => Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    public override string ToString() => $"exit {ExitCode}, {Stdout.Length} bytes on stdout\n--- stderr\n{Stderr}";
+}
+
 /// <summary>
 /// Runs the built <c>keyroom.dll</c> as a real child process (<c>dotnet keyroom.dll …</c>) with its own HOME and
 /// config file, and a clean environment: no KEYROOM_* or MESHAGENT_* variables leak in from the test host.
@@ -48,13 +56,63 @@ public sealed class KeyroomCli : IDisposable
 
     public async Task<CliResult> RunWithInputAsync(string? stdin, params string[] args)
     {
+        var start = CreateStartInfo(args);
+        start.StandardOutputEncoding = Encoding.UTF8;
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        await WaitAsync(process, args);
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Runs <c>keyroom</c> with raw bytes on stdin (or none) and captures stdout as raw bytes.</summary>
+    public async Task<CliBinaryResult> RunBinaryAsync(byte[]? stdin, params string[] args)
+    {
+        var start = CreateStartInfo(args);
+        using var process = Process.Start(start)!;
+        using var stdoutBytes = new MemoryStream();
+        var stdout = process.StandardOutput.BaseStream.CopyToAsync(stdoutBytes);
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.BaseStream.WriteAsync(stdin);
+            await process.StandardInput.BaseStream.FlushAsync();
+        }
+
+        process.StandardInput.Close();
+        await WaitAsync(process, args);
+        await stdout;
+        return new CliBinaryResult(process.ExitCode, stdoutBytes.ToArray(), await stderr);
+    }
+
+    private static async Task WaitAsync(Process process, string[] args)
+    {
+        using var timeout = new CancellationTokenSource(RunTimeout);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"keyroom {string.Join(' ', args)} did not finish in {RunTimeout}");
+        }
+    }
+
+    private ProcessStartInfo CreateStartInfo(string[] args)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
-            StandardOutputEncoding = Encoding.UTF8,
             StandardErrorEncoding = Encoding.UTF8,
             WorkingDirectory = Home,
         };
@@ -89,27 +147,7 @@ public sealed class KeyroomCli : IDisposable
             }
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteAsync(stdin);
-        }
-
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(RunTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"keyroom {string.Join(' ', args)} did not finish in {RunTimeout}");
-        }
-
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+        return start;
     }
 
     public void Dispose()

@@ -43,7 +43,8 @@ public static class OAuthCallers
         var token = new ParticipantToken(identity) { ProjectId = projectId }
             .AddRoomGrant(room)
             .AddApiGrant(admin ? ApiScope.Full() : ApiScope.AgentDefault());
-        return new Principal(projectId, identity, ProjectRole.Developer, CredentialKind.ParticipantToken, Guid.NewGuid(), token);
+        // api.admin counts only in tokens signed by an admin key (SecretAuthorizer caps grants by the signing role).
+        return new Principal(projectId, identity, admin ? ProjectRole.Admin : ProjectRole.Developer, CredentialKind.ParticipantToken, Guid.NewGuid(), token);
     }
 
     public static string UniqueRoom() => "oauth-" + Guid.NewGuid().ToString("N")[..10];

@@ -19,6 +19,23 @@ public sealed class SecretsToolkitTests : IClassFixture<RoomsFixture>
 
     private KeyroomTestServer Server => _fixture.Server;
 
+    [Fact]
+    public async Task GetSecret_TokenSignedByMemberKeyWithFullScope_IsDeniedAndCannotReadOthers()
+    {
+        // A member key can sign a token claiming any name and Full(); the grants must be capped by its role.
+        var room = RoomTesting.Unique("escalation");
+        await using var alice = await Server.JoinAsync("alice", room);
+        Assert.IsType<EmptyContent>(await alice.SetSecretAsync("alice-only", RoomTesting.Utf8("not for members")));
+
+        var memberKey = await Server.CreateApiKeyAsync(Server.ProjectId, ProjectRole.Member, "member");
+        var forgedAsAlice = await Server.MintAsync("alice", room, ApiScope.Full(), apiKey: memberKey);
+        await using var mallory = await RawRoomClient.ConnectAsync(Server.BaseUrl, room, forgedAsAlice, TestContext.Current.CancellationToken);
+
+        (await mallory.GetSecretAsync("alice-only")).AssertError(ErrorCodes.PermissionDenied);
+        (await mallory.SecretsAsync("list_secrets", [])).AssertError(ErrorCodes.PermissionDenied);
+        (await mallory.SetSecretAsync("planted", RoomTesting.Utf8("x"))).AssertError(ErrorCodes.PermissionDenied);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1024)]
