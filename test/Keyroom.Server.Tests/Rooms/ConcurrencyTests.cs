@@ -121,7 +121,7 @@ public sealed class ConcurrencyTests : IClassFixture<ConcurrencyFixture>
         {
             if (instrument.Name == "keyroom.rooms.tool_call.duration" && Tag(tags, "keyroom.tool") == "list_secrets")
             {
-                toolCalls++;
+                Interlocked.Increment(ref toolCalls);
             }
         });
         listener.Start();
@@ -131,7 +131,15 @@ public sealed class ConcurrencyTests : IClassFixture<ConcurrencyFixture>
         Assert.Equal(2, participants);
 
         await bob.SecretsAsync("list_secrets", []);
-        Assert.True(toolCalls >= 1);
+
+        // The duration is recorded once the reply has been written, so the client can see the reply first.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Volatile.Read(ref toolCalls) < 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        Assert.True(Volatile.Read(ref toolCalls) >= 1, "no tool_call.duration measurement for list_secrets within 10 s");
     }
 
     private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags, string name)
