@@ -13,6 +13,13 @@ public sealed partial class AuditLog : IAsyncDisposable
 {
     private const int MaxBatch = 512;
 
+    // Entries nobody waits for (reads) may wait this long to share one commit: with synchronous=FULL every
+    // commit is an fsync, and one per read would cost more than the read itself. Entries somebody waits for
+    // (writes, flushes) end the window at once, so their latency does not change.
+    private static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(5);
+    private int _waitedFor;
+    private TaskCompletionSource _waitedForArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     private readonly IAuditStore _store;
     private AuditChain? _chain;
     private readonly TimeProvider _time;
@@ -100,11 +107,14 @@ public sealed partial class AuditLog : IAsyncDisposable
     private Task Enqueue(AuditEvent? auditEvent)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Increment(ref _waitedFor);
         if (!_queue.Writer.TryWrite(new Pending(auditEvent, _time.GetUtcNow(), done)))
         {
+            Interlocked.Decrement(ref _waitedFor);
             done.SetException(new ObjectDisposedException(nameof(AuditLog)));
         }
 
+        Volatile.Read(ref _waitedForArrived).TrySetResult();
         return done.Task;
     }
 
@@ -114,11 +124,31 @@ public sealed partial class AuditLog : IAsyncDisposable
         var records = new List<AuditRecord>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync())
         {
+            if (Volatile.Read(ref _waitedFor) == 0)
+            {
+                var arrived = Volatile.Read(ref _waitedForArrived);
+                if (Volatile.Read(ref _waitedFor) == 0)
+                {
+                    await Task.WhenAny(Task.Delay(BatchWindow), arrived.Task);
+                }
+            }
+
+            if (_waitedForArrived.Task.IsCompleted)
+            {
+                // Swapped before draining: an entry enqueued after this point signals the new one, and one
+                // enqueued before is either drained below or still counted in _waitedFor.
+                Volatile.Write(ref _waitedForArrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            }
+
             batch.Clear();
             records.Clear();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var item))
             {
                 batch.Add(item);
+                if (item.Done is not null)
+                {
+                    Interlocked.Decrement(ref _waitedFor);
+                }
             }
 
             var sequence = _lastSequence;
