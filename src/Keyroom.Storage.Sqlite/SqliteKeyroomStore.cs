@@ -525,6 +525,8 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
             var outcome = command.Parameters.Add("$outcome", SqliteType.Text);
             var prev = command.Parameters.Add("$prev", SqliteType.Blob);
             var mac = command.Parameters.Add("$mac", SqliteType.Blob);
+            // Synchronous inside the writer's transaction: SQLite has no asynchronous I/O, and the async wrapper's
+            // per-row state machine costs more than the insert itself.
             foreach (var record in records)
             {
                 seq.Value = record.Sequence;
@@ -536,7 +538,7 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
                 outcome.Value = record.Event.Outcome;
                 prev.Value = record.PreviousMac;
                 mac.Value = record.Mac;
-                await command.ExecuteNonQueryAsync(cancellationToken);
+                command.ExecuteNonQuery();
             }
 
             return true;

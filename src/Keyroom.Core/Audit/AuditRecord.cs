@@ -105,21 +105,36 @@ public sealed class AuditChain
 
     private byte[] ComputeMac(long sequence, DateTimeOffset at, AuditEvent e, byte[] previousMac)
     {
-        using var buffer = new MemoryStream();
-        buffer.Write(previousMac);
+        // The same bytes as always (previous MAC, sequence, time, then length-prefixed UTF-8 fields), fed to an
+        // incremental HMAC instead of being copied into one buffer first.
+        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
+        hmac.AppendData(previousMac);
         Span<byte> number = stackalloc byte[8];
         BinaryPrimitives.WriteInt64BigEndian(number, sequence);
-        buffer.Write(number);
+        hmac.AppendData(number);
         BinaryPrimitives.WriteInt64BigEndian(number, at.ToUnixTimeMilliseconds());
-        buffer.Write(number);
-        foreach (var field in new[] { e.ProjectId, e.Actor, e.Action, e.Target, e.Outcome })
-        {
-            var bytes = Encoding.UTF8.GetBytes(field);
-            BinaryPrimitives.WriteInt32BigEndian(number, bytes.Length);
-            buffer.Write(number[..4]);
-            buffer.Write(bytes);
-        }
+        hmac.AppendData(number);
+        AppendField(hmac, e.ProjectId);
+        AppendField(hmac, e.Actor);
+        AppendField(hmac, e.Action);
+        AppendField(hmac, e.Target);
+        AppendField(hmac, e.Outcome);
+        return hmac.GetHashAndReset();
+    }
 
-        return HMACSHA256.HashData(_key, buffer.ToArray());
+    private static void AppendField(IncrementalHash hmac, string field)
+    {
+        var length = Encoding.UTF8.GetByteCount(field);
+        Span<byte> prefix = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(prefix, length);
+        hmac.AppendData(prefix);
+        byte[]? rented = null;
+        var bytes = length <= 512 ? stackalloc byte[length] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length)).AsSpan(0, length);
+        Encoding.UTF8.GetBytes(field, bytes);
+        hmac.AppendData(bytes);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }
