@@ -99,10 +99,13 @@ public sealed class KeyringTests
             }
         }, TestContext.Current.CancellationToken)).ToArray();
 
+        // Rotate only while the workers are demonstrably sealing: each rotation waits for new blobs (bounded), so
+        // seals really interleave with rotations even when the thread pool is slow to start the workers.
         for (var i = 0; i < 50; i++)
         {
+            var before = blobs.Count;
+            Assert.True(SpinWait.SpinUntil(() => blobs.Count > before, TimeSpan.FromSeconds(10)), "the workers sealed nothing for 10 s");
             keyring.Rotate(MasterKey.Generate().Key);
-            await Task.Yield();
         }
 
         await stop.CancelAsync();
