@@ -698,6 +698,9 @@ public sealed class SqliteKeyroomStore : IKeyroomStore, IDisposable
         try
         {
             await using var connection = await OpenAsync(cancellationToken);
+
+            // Durability is a promise, not a build default: a write that returned must be on disk (fsync per commit).
+            await ExecuteAsync(connection, "PRAGMA synchronous=FULL;", cancellationToken);
             await using var transaction = connection.BeginTransaction(deferred: false);
             var result = await work(connection, transaction);
             await transaction.CommitAsync(cancellationToken);
