@@ -48,8 +48,8 @@ internal sealed class RoomConnection : IAsyncDisposable
         WebSocketMessageChannel? channel = null;
         try
         {
-            await socket.ConnectAsync(new Uri(roomUrl + "?token=" + Uri.EscapeDataString(jwt)), limit.Token);
-            channel = new WebSocketMessageChannel(socket);
+            var transport = await BatchingClientWebSocket.ConnectAsync(socket, new Uri(roomUrl + "?token=" + Uri.EscapeDataString(jwt)), limit.Token);
+            channel = new WebSocketMessageChannel(socket, options: null, transport);
             bool ready = false, connected = false;
             while (!(ready && connected))
             {

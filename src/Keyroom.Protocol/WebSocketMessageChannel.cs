@@ -11,9 +11,15 @@ namespace Keyroom.Protocol;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Outgoing messages go through a bounded queue to a single writer task that sends each message's packets
-/// back to back, so packets of different messages never interleave on the wire (spec 2.4). Messages are
-/// written in the order their <see cref="SendAsync"/> calls entered the queue.
+/// One message at a time is written, its packets back to back, so packets of different messages never
+/// interleave on the wire (spec 2.4). When nothing is being written and nothing is queued, the caller of
+/// <see cref="SendAsync"/> writes its message itself (no thread hop); otherwise the message goes through a
+/// bounded queue to a writer task. Messages are written in the order their <see cref="SendAsync"/> calls
+/// entered the queue (or, for a direct write, found it empty).
+/// </para>
+/// <para>
+/// Given the <see cref="BatchingTransportStream"/> under the socket, each message (or each run of queued messages)
+/// leaves the process in one write instead of one per packet.
 /// </para>
 /// <para>
 /// Incoming packets are reassembled by a <see cref="MessageAssembler"/> with
@@ -36,7 +42,13 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     private readonly WebSocketMessageReader _reader;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly Task _writer;
+    private readonly BatchingTransportStream? _transport;
+
+    // Held by whoever writes messages: a direct sender or the writer task. Never disposed: a late waiter must
+    // not fail with ObjectDisposedException instead of the channel's own error.
+    private readonly SemaphoreSlim _sendLock = new(1, 1);
     private volatile Exception? _sendFailure;
+    private volatile bool _closing;
     private int _disposed;
 
     /// <summary>Takes ownership of <paramref name="socket"/> and starts the writer task.</summary>
@@ -44,6 +56,19 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     /// <param name="options">Settings, or null for <see cref="WebSocketMessageChannelOptions.Default"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException">A setting is not usable.</exception>
     public WebSocketMessageChannel(WebSocket socket, WebSocketMessageChannelOptions? options = null)
+        : this(socket, options, transport: null)
+    {
+    }
+
+    /// <summary>
+    /// Takes ownership of <paramref name="socket"/>, whose transport is <paramref name="transport"/>, and starts the
+    /// writer task. The packets of each message are then written to the transport in one write.
+    /// </summary>
+    /// <param name="socket">An open WebSocket created over <paramref name="transport"/>.</param>
+    /// <param name="options">Settings, or null for <see cref="WebSocketMessageChannelOptions.Default"/>.</param>
+    /// <param name="transport">The batching stream under <paramref name="socket"/>, or null.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is not usable.</exception>
+    public WebSocketMessageChannel(WebSocket socket, WebSocketMessageChannelOptions? options, BatchingTransportStream? transport)
     {
         ArgumentNullException.ThrowIfNull(socket);
         options ??= WebSocketMessageChannelOptions.Default;
@@ -57,6 +82,7 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
             SingleWriter = false,
         });
         _reader = new WebSocketMessageReader(socket, options.Receive);
+        _transport = transport;
         _writer = Task.Run(WriteLoopAsync);
     }
 
@@ -90,7 +116,24 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         FrameEncoder.ValidateId(id);
-        var message = new OutgoingMessage(id, FrameEncoder.EncodeType(type), data);
+        var typeUtf8 = FrameEncoder.EncodeType(type);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        // Direct write: nobody is writing and nothing is queued, so writing now keeps the order and saves the hop
+        // to the writer task (and its wake-up) on every request of a request/response exchange.
+        if (_outgoing.Reader.Count == 0 && _sendLock.Wait(0, CancellationToken.None))
+        {
+            if (_outgoing.Reader.Count == 0)
+            {
+                await SendDirectAsync(id, typeUtf8, data).ConfigureAwait(false);
+                return;
+            }
+
+            // Something was queued meanwhile: it goes first, through the writer task.
+            _sendLock.Release();
+        }
+
+        var message = new OutgoingMessage(id, typeUtf8, data);
         try
         {
             await _outgoing.Writer.WriteAsync(message, cancellationToken).ConfigureAwait(false);
@@ -110,6 +153,54 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
         else
         {
             await message.Task.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Writes one message while holding the send lock, and releases it.</summary>
+    private async ValueTask SendDirectAsync(ulong id, byte[] typeUtf8, ReadOnlyMemory<byte> data)
+    {
+        try
+        {
+            if (_closing || _sendFailure is not null || _disposed != 0)
+            {
+                throw CreateClosedException();
+            }
+
+            try
+            {
+                await SendOneAsync(id, typeUtf8, data).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                OnSendFailed(ex);
+                throw;
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Writes one message's packets (in one transport write when batching); the caller holds the send lock.</summary>
+    private async ValueTask SendOneAsync(ulong id, byte[] typeUtf8, ReadOnlyMemory<byte> data)
+    {
+        _transport?.BeginBatch();
+        await WebSocketPackets.SendCoreAsync(_socket, id, typeUtf8, data, _chunkSize, _lifetime.Token).ConfigureAwait(false);
+        if (_transport is not null)
+        {
+            await _transport.EndBatchAsync(_lifetime.Token).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Nothing more can be sent: fail what is queued and make the reader side notice too.</summary>
+    private void OnSendFailed(Exception ex)
+    {
+        _sendFailure ??= ex;
+        _outgoing.Writer.TryComplete();
+        if (ex is not OperationCanceledException)
+        {
+            _socket.Abort();
         }
     }
 
@@ -146,11 +237,22 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     public async Task CloseAsync(WebSocketCloseStatus closeStatus, string? statusDescription, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        _closing = true;
         _outgoing.Writer.TryComplete();
         await _writer.WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (_sendFailure is null && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+
+        // A direct send that started before the close still owns the socket's output: let it finish first.
+        await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            await _socket.CloseOutputAsync(closeStatus, statusDescription, cancellationToken).ConfigureAwait(false);
+            if (_sendFailure is null && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await _socket.CloseOutputAsync(closeStatus, statusDescription, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _sendLock.Release();
         }
     }
 
@@ -179,25 +281,49 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(_lifetime.Token).ConfigureAwait(false))
             {
-                while (reader.TryRead(out var message))
+                await _sendLock.WaitAsync(_lifetime.Token).ConfigureAwait(false);
+                try
                 {
-                    if (!message.TryStart())
+                    if (_sendFailure is { } failure)
                     {
-                        continue;
+                        throw failure;
                     }
 
-                    try
+                    // Everything queued now goes out as one batch.
+                    _transport?.BeginBatch();
+                    while (reader.TryRead(out var message))
                     {
-                        await WebSocketPackets.SendCoreAsync(_socket, message.Id, message.TypeUtf8, message.Data, _chunkSize, _lifetime.Token)
-                            .ConfigureAwait(false);
-                    }
-                    catch (Exception ex)
-                    {
-                        message.Fail(ex);
-                        throw;
+                        if (!message.TryStart())
+                        {
+                            continue;
+                        }
+
+                        try
+                        {
+                            await WebSocketPackets.SendCoreAsync(_socket, message.Id, message.TypeUtf8, message.Data, _chunkSize, _lifetime.Token)
+                                .ConfigureAwait(false);
+                            if (_transport is not null && reader.Count == 0)
+                            {
+                                await _transport.EndBatchAsync(_lifetime.Token).ConfigureAwait(false);
+                            }
+                        }
+                        catch (Exception ex)
+                        {
+                            message.Fail(ex);
+                            throw;
+                        }
+
+                        message.Complete();
                     }
 
-                    message.Complete();
+                    if (_transport is not null)
+                    {
+                        await _transport.EndBatchAsync(_lifetime.Token).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    _sendLock.Release();
                 }
             }
         }
@@ -205,12 +331,7 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
         {
             // The socket failed or the channel is being disposed. Either way nothing more can be sent; make
             // sure the reader side notices too rather than waiting on a connection nobody can answer.
-            _sendFailure = ex;
-            _outgoing.Writer.TryComplete();
-            if (ex is not OperationCanceledException)
-            {
-                _socket.Abort();
-            }
+            OnSendFailed(ex);
         }
         finally
         {

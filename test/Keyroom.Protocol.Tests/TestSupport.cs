@@ -42,6 +42,9 @@ internal sealed class WebSocketPair : IDisposable
 
     public WebSocket Client { get; }
 
+    /// <summary>The server end's TCP stream, for tests that build their own server WebSocket on it.</summary>
+    public Stream ServerStream => _serverTcp.GetStream();
+
     public static async Task<WebSocketPair> CreateAsync(CancellationToken cancellationToken)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

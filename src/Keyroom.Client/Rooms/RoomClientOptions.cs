@@ -49,7 +49,12 @@ public sealed class RoomClientOptions
     /// <summary>Answers <c>secrets.request_oauth_token</c> prompts; it can also be set later on <see cref="SecretsClient.OAuthTokenRequestHandler"/>.</summary>
     public OAuthTokenRequestHandler? OAuthTokenRequestHandler { get; set; }
 
-    /// <summary>Adjusts each <see cref="ClientWebSocket"/> before it connects (proxy, certificates, headers, keep-alive).</summary>
+    /// <summary>
+    /// Adjusts each <see cref="ClientWebSocket"/> before it connects (proxy, certificates, headers, keep-alive). When
+    /// null, the client connects through its own handler that sends each message's packets in one write
+    /// (<see cref="BatchingClientWebSocket"/>); when set, through <see cref="ClientWebSocket"/>'s own handler so that
+    /// every option is honoured.
+    /// </summary>
     public Action<ClientWebSocketOptions>? ConfigureWebSocket { get; set; }
 
     /// <summary>

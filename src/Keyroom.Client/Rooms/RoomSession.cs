@@ -65,9 +65,20 @@ internal sealed class RoomSession : IAsyncDisposable
             ? new CancellationTokenSource()
             : new CancellationTokenSource(options.HandshakeTimeout, options.TimeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        BatchingTransportStream? transport = null;
         try
         {
-            await socket.ConnectAsync(url, linked.Token).ConfigureAwait(false);
+            if (options.ConfigureWebSocket is null)
+            {
+                // Our own connection handler, so each message's packets leave in one write.
+                transport = await BatchingClientWebSocket.ConnectAsync(socket, url, linked.Token).ConfigureAwait(false);
+            }
+            else
+            {
+                // The caller may have set a proxy, credentials or certificates, which ClientWebSocket only
+                // honours with its own handler.
+                await socket.ConnectAsync(url, linked.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is WebSocketException or HttpRequestException or OperationCanceledException)
         {
@@ -87,7 +98,7 @@ internal sealed class RoomSession : IAsyncDisposable
             throw new RoomConnectionException(message, null, null, status is 0 ? null : status, refused, ex);
         }
 
-        var session = new RoomSession(new WebSocketMessageChannel(socket, options.Channel ?? RoomClientOptions.DefaultChannel), onMessage);
+        var session = new RoomSession(new WebSocketMessageChannel(socket, options.Channel ?? RoomClientOptions.DefaultChannel, transport), onMessage);
         session._receiveLoop = Task.Run(session.ReceiveLoopAsync, CancellationToken.None);
         try
         {

@@ -79,6 +79,7 @@ internal static class KeyroomHost
         var app = builder.Build();
         app.UseKeyroomProblems();
         app.UseStatusCodePages();
+        app.Use(BatchingUpgradeFeature.InstallAsync);
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.MapOpenApi();
         app.MapScalarApiReference("/docs");

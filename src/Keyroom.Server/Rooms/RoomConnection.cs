@@ -49,10 +49,10 @@ internal sealed class RoomConnection : IAsyncDisposable
     private LiveRoom? _room;
 
     public RoomConnection(
-        WebSocket socket, Principal principal, RoomOptions options, RoomToolkits toolkits, RoomMetrics metrics, ILogger logger)
+        WebSocket socket, BatchingTransportStream? transport, Principal principal, RoomOptions options, RoomToolkits toolkits, RoomMetrics metrics, ILogger logger)
     {
         _socket = socket;
-        _channel = new WebSocketMessageChannel(socket, options.ToChannelOptions());
+        _channel = new WebSocketMessageChannel(socket, options.ToChannelOptions(), transport);
         _options = options;
         _toolkits = toolkits;
         _metrics = metrics;
@@ -263,10 +263,15 @@ internal sealed class RoomConnection : IAsyncDisposable
             return;
         }
 
-        // Off the read loop: a slow call (a secret request waiting minutes) never blocks the next message.
-        var call = Task.Run(() => CallAsync(message));
-        _calls.TryAdd(call, 0);
-        _ = call.ContinueWith(static (task, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(task, out _), _calls, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        // Started here, on the read loop: a call runs synchronously until its first real wait and then gives the
+        // loop back, and tools that could block before that (durable writes, OAuth) hop to the thread pool first
+        // (CallAsync). A slow call (a secret request waiting minutes) never holds up the next message.
+        var call = CallAsync(message);
+        if (!call.IsCompleted)
+        {
+            _calls.TryAdd(call, 0);
+            _ = call.ContinueWith(static (task, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(task, out _), _calls, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
     }
 
     private async Task CallAsync(ProtocolMessage message)
@@ -293,6 +298,12 @@ internal sealed class RoomConnection : IAsyncDisposable
             if (request.ParticipantId is not null)
             {
                 throw new KeyroomException(KeyroomError.NotFound, $"toolkit '{toolkit.Name}' is built into the server; calls routed to a participant are not supported");
+            }
+
+            if (!toolkit.StartsInline(toolName))
+            {
+                // Off the read loop before any blocking work.
+                await Task.Yield();
             }
 
             call = new RoomToolCall(this, request, message.Id);
@@ -326,12 +337,20 @@ internal sealed class RoomConnection : IAsyncDisposable
             sent = PostAsync(message.Id, MessageTypes.Response, encoded);
         }
 
-        Interlocked.Decrement(ref _inFlight);
-
         var elapsed = Stopwatch.GetElapsedTime(started);
         _metrics.ToolCall(toolkitName, toolName, (reply as ErrorContent)?.Code, elapsed);
         RoomsLog.ToolCalled(_logger, toolkitName, toolName, ParticipantId, message.Data.Length, encoded.Length, (reply as ErrorContent)?.Code ?? 0, elapsed.TotalMilliseconds);
-        await sent;
+        try
+        {
+            await sent;
+        }
+        finally
+        {
+            // Counted until the reply has left: a peer that sends requests without reading the replies is held to
+            // the pending limit instead of growing this connection's send queue without bound.
+            Interlocked.Decrement(ref _inFlight);
+        }
+
         if (!reply.Data.IsEmpty)
         {
             // Secret bytes: the reply buffer and the value it was built from.

@@ -64,20 +64,20 @@ internal static class RoomEndpoint
 
         if (admission.Principal is not { } principal)
         {
-            await RefuseAsync(socket, admission, options);
+            await RefuseAsync(socket, BatchingUpgradeFeature.TransportOf(http), admission, options);
             return Results.Empty;
         }
 
-        await using var connection = new RoomConnection(socket, principal, options, toolkits, metrics, logger);
+        await using var connection = new RoomConnection(socket, BatchingUpgradeFeature.TransportOf(http), principal, options, toolkits, metrics, logger);
         var roomUrl = RoomsEndpoints.RoomUrl(http.Request, keyroomOptions.Value.PublicUrl, room);
         await connection.RunAsync(hub, principal.ProjectId, room, roomUrl, lifetime.ApplicationStopping);
         return Results.Empty;
     }
 
-    private static async Task RefuseAsync(WebSocket socket, RoomAdmission admission, RoomOptions options)
+    private static async Task RefuseAsync(WebSocket socket, BatchingTransportStream? transport, RoomAdmission admission, RoomOptions options)
     {
         var reason = admission.Refusal ?? "refused";
-        var channel = new WebSocketMessageChannel(socket, options.ToChannelOptions());
+        var channel = new WebSocketMessageChannel(socket, options.ToChannelOptions(), transport);
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(options.CloseTimeoutSeconds));
         try
         {

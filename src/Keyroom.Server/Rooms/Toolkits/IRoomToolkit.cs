@@ -13,6 +13,13 @@ internal interface IRoomToolkit
     bool HasTool(string tool);
 
     /// <summary>
+    /// Whether a call to <paramref name="tool"/> may start on the connection's read loop: true for tools that do no
+    /// blocking I/O before their first real wait (memory, cached or point reads). Other tools start on the thread
+    /// pool so that they never hold up the next message of the same connection.
+    /// </summary>
+    bool StartsInline(string tool);
+
+    /// <summary>
     /// Runs one call. Returns the reply content (only the content types of spec 3.3). Failures are thrown as
     /// <see cref="Keyroom.Core.KeyroomException"/> and mapped to error replies in one place
     /// (<see cref="RoomErrors"/>). <paramref name="cancellationToken"/> is cancelled when the caller disconnects.

@@ -25,6 +25,9 @@ internal sealed class MessagingToolkit : IRoomToolkit
 
     public bool HasTool(string tool) => Tools.Contains(tool);
 
+    /// <summary>All in memory.</summary>
+    public bool StartsInline(string tool) => true;
+
     public ValueTask<Content> InvokeAsync(RoomToolCall call, CancellationToken cancellationToken)
     {
         var grant = call.Principal.Api?.Json["messaging"] as JsonObject;

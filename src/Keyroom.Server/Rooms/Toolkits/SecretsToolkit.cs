@@ -47,6 +47,13 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
         "list_secrets", "exists", "set_secret", "get_secret", "delete_secret", "delete_requested_secret",
         "request_secret", "provide_secret", "request_oauth_token", "provide_oauth_authorization", "get_offline_oauth_token");
 
+    /// <summary>
+    /// Reads (a pooled SQLite point read and a decrypt, about 10 µs) and in-memory hand-offs. Writes wait for an
+    /// fsync and OAuth tools call the provider, so those start off the read loop.
+    /// </summary>
+    private static readonly FrozenSet<string> InlineTools = FrozenSet.Create(
+        StringComparer.Ordinal, "list_secrets", "exists", "get_secret", "provide_secret");
+
     private readonly SecretService _secrets;
     private readonly AuditLog _audit;
     private readonly IOAuthBroker _oauth;
@@ -71,6 +78,8 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
     public string Name => ToolkitName;
 
     public bool HasTool(string tool) => Tools.Contains(tool);
+
+    public bool StartsInline(string tool) => InlineTools.Contains(tool);
 
     public ValueTask<Content> InvokeAsync(RoomToolCall call, CancellationToken cancellationToken)
     {
