@@ -242,21 +242,22 @@ internal static class Diagnostics
     }
 
     /// <summary>
-    /// <c>--soak TARGET</c>: drives one target at 16 concurrent clients for 60 s (for an external profiler such as
+    /// <c>--soak TARGET</c>: drives one target at 16 concurrent clients (KEYROOM_BENCH_SOAK_WORKERS) for 60 s (for an external profiler such as
     /// <c>perf record -p PID</c> with DOTNET_PerfMapEnabled=1). TARGET: keyroom-rest, keyroom-key, baseline-rest, room.
     /// </summary>
     private static async Task<int> SoakAsync(string target, KeyroomSession session, KeyroomInProcess keyroom, BaselineServer baseline, byte[] value, CancellationToken cancellationToken)
     {
-        using var jwtClient = Http.CreateClient(session.BaseUrl, 16, session.Jwt);
-        using var keyClient = Http.CreateClient(session.BaseUrl, 16, session.AdminKey);
-        using var baselineClient = Http.CreateClient(baseline.BaseUrl, 16, session.Jwt);
+        var workers = int.TryParse(Environment.GetEnvironmentVariable("KEYROOM_BENCH_SOAK_WORKERS"), out var w) && w > 0 ? w : 16;
+        using var jwtClient = Http.CreateClient(session.BaseUrl, workers, session.Jwt);
+        using var keyClient = Http.CreateClient(session.BaseUrl, workers, session.AdminKey);
+        using var baselineClient = Http.CreateClient(baseline.BaseUrl, workers, session.Jwt);
         var rooms = new List<RoomConnection>();
         var request = RoomConnection.GetSecretRequest(KeyroomSession.RoomSecretId);
         try
         {
             if (target == "room")
             {
-                for (var i = 0; i < 16; i++)
+                for (var i = 0; i < workers; i++)
                 {
                     rooms.Add(await RoomConnection.ConnectAsync(session.RoomUrl, session.Jwt, TimeSpan.FromSeconds(10), cancellationToken));
                 }
@@ -270,8 +271,8 @@ internal static class Diagnostics
                 "room" => (w, c) => rooms[w].GetSecretAsync(request, value, c),
                 _ => throw new ArgumentException("--soak takes keyroom-rest, keyroom-key, baseline-rest or room"),
             };
-            Console.WriteLine($"soak {target}: pid {Environment.ProcessId}, 16 workers, 60 s");
-            var measurement = await LoadRunner.RunAsync(16, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), operation, cancellationToken);
+            Console.WriteLine($"soak {target}: pid {Environment.ProcessId}, {workers} workers, 60 s");
+            var measurement = await LoadRunner.RunAsync(workers, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), operation, cancellationToken);
             await keyroom.FlushAuditAsync(cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"soak {target}: {Report.N(measurement.Rate)} req/s  cpu {Report.N(measurement.CpuMicrosPerOp)} us/req  p50 {Report.F(measurement.P50, "0.00")} ms  p99 {Report.F(measurement.P99, "0.00")} ms  errors {measurement.Errors}"));

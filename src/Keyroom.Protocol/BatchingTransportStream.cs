@@ -30,6 +30,7 @@ public sealed class BatchingTransportStream : Stream
     private readonly Stream _inner;
     private readonly bool _leaveOpen;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly CancellationTokenSource _abort = new();
     private byte[]? _buffer;
     private int _buffered;
     private bool _batching;
@@ -68,6 +69,22 @@ public sealed class BatchingTransportStream : Stream
         set => throw new NotSupportedException();
     }
 
+    /// <summary>
+    /// Cancels writes in progress and makes later ones fail: the WebSocket writes frames without a cancellable
+    /// token, so this is how a write stuck on a peer that stopped reading is ended when the connection is dropped.
+    /// </summary>
+    internal void AbortWrites()
+    {
+        try
+        {
+            _abort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed: nothing is being written.
+        }
+    }
+
     /// <summary>Starts holding writes until <see cref="EndBatchAsync"/>. Batches do not nest.</summary>
     internal void BeginBatch() => Volatile.Write(ref _batching, true);
 
@@ -89,6 +106,11 @@ public sealed class BatchingTransportStream : Stream
     /// <inheritdoc />
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            cancellationToken = _abort.Token;
+        }
+
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -166,6 +188,9 @@ public sealed class BatchingTransportStream : Stream
             {
                 _inner.Dispose();
             }
+
+            AbortWrites();
+            _abort.Dispose();
 
             // A write still in progress holds the lock and the buffer; it fails on the disposed inner stream.
             if (_writeLock.Wait(0))

@@ -61,7 +61,7 @@ public abstract record Content
 
     /// <summary>Decodes a packed content envelope. Byte data is a slice of <paramref name="data"/>, not a copy.</summary>
     /// <exception cref="ProtocolException">The envelope is malformed or is not a known content.</exception>
-    public static Content Decode(ReadOnlyMemory<byte> data) => Parse(PackedMessage.Decode(data));
+    public static Content Decode(ReadOnlyMemory<byte> data) => HeaderReader.DecodeContent(data);
 
     /// <summary>Reads the content held by an envelope.</summary>
     /// <exception cref="ProtocolException">The header is not a known, well-formed content header.</exception>

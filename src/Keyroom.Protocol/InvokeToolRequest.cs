@@ -104,7 +104,7 @@ public sealed class InvokeToolRequest
 
     /// <summary>Decodes a packed request. Binary and file argument bytes are a slice of <paramref name="data"/>.</summary>
     /// <exception cref="ProtocolException">The envelope or header is malformed.</exception>
-    public static InvokeToolRequest Decode(ReadOnlyMemory<byte> data) => Parse(PackedMessage.Decode(data));
+    public static InvokeToolRequest Decode(ReadOnlyMemory<byte> data) => HeaderReader.DecodeInvoke(data);
 
     /// <summary>
     /// Reads a request from its envelope. <c>toolkit</c> and <c>tool</c> must be non-empty strings and

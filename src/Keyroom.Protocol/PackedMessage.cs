@@ -141,7 +141,7 @@ public sealed class PackedMessage
     /// escapes would otherwise surface later as unrelated exceptions when a field is read. This pass finds them
     /// now. Unescaped strings are checked without allocating.
     /// </summary>
-    private static void ValidateStrings(ReadOnlySpan<byte> headerUtf8)
+    internal static void ValidateStrings(ReadOnlySpan<byte> headerUtf8)
     {
         var reader = new Utf8JsonReader(headerUtf8, new JsonReaderOptions { MaxDepth = MaxHeaderDepth });
         try

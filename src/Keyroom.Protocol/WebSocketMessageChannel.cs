@@ -186,12 +186,19 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     private async ValueTask SendOneAsync(ulong id, byte[] typeUtf8, ReadOnlyMemory<byte> data)
     {
         _transport?.BeginBatch();
-        await WebSocketPackets.SendCoreAsync(_socket, id, typeUtf8, data, _chunkSize, _lifetime.Token).ConfigureAwait(false);
+        await WebSocketPackets.SendCoreAsync(_socket, id, typeUtf8, data, _chunkSize, FrameToken).ConfigureAwait(false);
         if (_transport is not null)
         {
             await _transport.EndBatchAsync(_lifetime.Token).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The token for writing frames. Over a batching transport a frame is a copy into the batch (the batch's own
+    /// write takes the lifetime token), and WebSocket writes with a token that cannot be cancelled take its
+    /// allocation-free path; a frame too large for the batch still fails when disposal aborts the socket.
+    /// </summary>
+    private CancellationToken FrameToken => _transport is null ? _lifetime.Token : CancellationToken.None;
 
     /// <summary>Nothing more can be sent: fail what is queued and make the reader side notice too.</summary>
     private void OnSendFailed(Exception ex)
@@ -268,6 +275,7 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
 
         _outgoing.Writer.TryComplete();
         await _lifetime.CancelAsync().ConfigureAwait(false);
+        _transport?.AbortWrites();
         await _writer.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _socket.Dispose();
         _reader.Dispose();
@@ -300,7 +308,7 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
 
                         try
                         {
-                            await WebSocketPackets.SendCoreAsync(_socket, message.Id, message.TypeUtf8, message.Data, _chunkSize, _lifetime.Token)
+                            await WebSocketPackets.SendCoreAsync(_socket, message.Id, message.TypeUtf8, message.Data, _chunkSize, FrameToken)
                                 .ConfigureAwait(false);
                             if (_transport is not null && reader.Count == 0)
                             {

@@ -134,6 +134,19 @@ public sealed class BatchingTransportStreamTests
         Assert.Equal([1], failing.Writes);
     }
 
+    [Fact]
+    public async Task AbortWrites_WriteStuckOnTransport_IsCancelled()
+    {
+        await using var transport = new BatchingTransportStream(new StuckWriteStream());
+        var stuck = transport.WriteAsync(new byte[10], CancellationToken.None).AsTask();
+        await Task.Delay(50, Ct);
+        Assert.False(stuck.IsCompleted);
+
+        transport.AbortWrites();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stuck.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+    }
+
     /// <summary>The WebSocket frame header size the server adds to a payload (unmasked, as a server sends).</summary>
     private static int FrameSize(int payload, bool masked) => (payload <= 125 ? 2 : payload <= ushort.MaxValue ? 4 : 10) + (masked ? 4 : 0);
 
@@ -143,6 +156,35 @@ public sealed class BatchingTransportStreamTests
         var data = new byte[random.Next(0, 3000)];
         random.NextBytes(data);
         return data;
+    }
+
+    /// <summary>A stream whose writes wait until cancelled (a peer that stopped reading).</summary>
+    private sealed class StuckWriteStream : Stream
+    {
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            await Task.Delay(Timeout.Infinite, cancellationToken);
     }
 
     /// <summary>Passes writes to an inner stream and records the size of each (reads pass through).</summary>

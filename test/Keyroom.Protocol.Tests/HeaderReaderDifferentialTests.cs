@@ -1,0 +1,286 @@
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Keyroom.Protocol.Tests;
+
+/// <summary>
+/// The streaming decoders (<see cref="InvokeToolRequest.Decode"/>, <see cref="Content.Decode"/>) against the DOM
+/// ones they replace on the hot path (<see cref="PackedMessage.Decode"/> then <c>Parse</c>): over seeded random
+/// headers (right and wrong kinds, unknown keys, nesting, duplicates of known keys) and byte mutations of them,
+/// both accept with the same result or both reject with a <see cref="ProtocolException"/>.
+/// </summary>
+public sealed class HeaderReaderDifferentialTests
+{
+    private const int Seed = 0x4B52_4844;
+
+    private static readonly string[] ContentTypes = ["json", "binary", "file", "text", "link", "empty", "error", "control", "nope", ""];
+
+    [Fact]
+    public void Decode_RandomInvokeHeaders_SameOutcomeAsDomParser()
+    {
+        var random = new Random(Seed);
+        var accepted = 0;
+        for (var i = 0; i < 4000; i++)
+        {
+            var header = RandomInvokeHeader(random);
+            var outcome = CompareInvoke(Mutate(random, header), RandomPayload(random));
+            accepted += outcome ? 1 : 0;
+        }
+
+        // The generator must exercise both outcomes, or the comparison proves little.
+        Assert.InRange(accepted, 200, 3800);
+    }
+
+    [Fact]
+    public void Decode_RandomContentHeaders_SameOutcomeAsDomParser()
+    {
+        var random = new Random(Seed + 1);
+        var accepted = 0;
+        for (var i = 0; i < 4000; i++)
+        {
+            var header = RandomContentHeader(random, depth: 0);
+            var outcome = CompareContent(Mutate(random, header), RandomPayload(random));
+            accepted += outcome ? 1 : 0;
+        }
+
+        Assert.InRange(accepted, 200, 3800);
+    }
+
+    [Theory]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"tool\":\"u\",\"arguments\":{\"type\":\"empty\"}}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"json\",\"json\":{\"a\":1,\"a\":2}}}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"empty\",\"type\":\"empty\"}}")]
+    public void Decode_DuplicateKnownOrKeptKeys_Rejected(string header)
+    {
+        Assert.Throws<ProtocolException>(() => InvokeToolRequest.Decode(Pack(header, [])));
+    }
+
+    private static bool CompareInvoke(string header, byte[] payload)
+    {
+        var packed = Pack(header, payload);
+        InvokeToolRequest? dom = null, fast = null;
+        ProtocolException? domError = null, fastError = null;
+        try
+        {
+            dom = InvokeToolRequest.Parse(PackedMessage.Decode(packed));
+        }
+        catch (ProtocolException ex)
+        {
+            domError = ex;
+        }
+
+        try
+        {
+            fast = InvokeToolRequest.Decode(packed);
+        }
+        catch (ProtocolException ex)
+        {
+            fastError = ex;
+        }
+
+        Assert.True((dom is null) == (fast is null), $"header {header}: DOM {Describe(domError)}, streaming {Describe(fastError)}");
+        if (dom is not null)
+        {
+            Assert.Equal(dom.Encode(), fast!.Encode());
+        }
+
+        return dom is not null;
+    }
+
+    private static bool CompareContent(string header, byte[] payload)
+    {
+        var packed = Pack(header, payload);
+        Content? dom = null, fast = null;
+        ProtocolException? domError = null, fastError = null;
+        try
+        {
+            dom = Content.Parse(PackedMessage.Decode(packed));
+        }
+        catch (ProtocolException ex)
+        {
+            domError = ex;
+        }
+
+        try
+        {
+            fast = Content.Decode(packed);
+        }
+        catch (ProtocolException ex)
+        {
+            fastError = ex;
+        }
+
+        Assert.True((dom is null) == (fast is null), $"header {header}: DOM {Describe(domError)}, streaming {Describe(fastError)}");
+        if (dom is not null)
+        {
+            Assert.Equal(dom.Encode(), fast!.Encode());
+        }
+
+        return dom is not null;
+    }
+
+    private static string Describe(ProtocolException? error) => error is null ? "accepted" : "rejected: " + error.Message;
+
+    private static byte[] Pack(string header, byte[] payload)
+    {
+        var json = Encoding.UTF8.GetBytes(header);
+        var packed = new byte[8 + json.Length + payload.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(packed.AsSpan(4), (uint)json.Length);
+        json.CopyTo(packed, 8);
+        payload.CopyTo(packed, 8 + json.Length);
+        return packed;
+    }
+
+    private static byte[] RandomPayload(Random random)
+    {
+        var payload = new byte[random.Next(0, 3) == 0 ? 0 : random.Next(1, 64)];
+        random.NextBytes(payload);
+        return payload;
+    }
+
+    /// <summary>Half unchanged; otherwise truncated, or one character replaced with something structural.</summary>
+    private static string Mutate(Random random, string header)
+    {
+        switch (random.Next(8))
+        {
+            case 0 when header.Length > 1:
+                return header[..random.Next(1, header.Length)];
+            case 1 when header.Length > 1:
+                var at = random.Next(header.Length);
+                const string Replacements = "{}[],:\"0an \\";
+                return string.Concat(header.AsSpan(0, at), Replacements[random.Next(Replacements.Length)].ToString(), header.AsSpan(at + 1));
+            case 2:
+                return header + (random.Next(2) == 0 ? " " : " {}");
+            default:
+                return header;
+        }
+    }
+
+    private static string RandomInvokeHeader(Random random)
+    {
+        var header = new List<(string Key, string Value)>();
+        if (random.Next(12) != 0)
+        {
+            header.Add(("toolkit", RandomString(random)));
+        }
+
+        if (random.Next(12) != 0)
+        {
+            header.Add(("tool", RandomString(random)));
+        }
+
+        if (random.Next(12) != 0)
+        {
+            header.Add(("arguments", random.Next(15) == 0 ? RandomScalar(random) : RandomContentHeader(random, depth: 1)));
+        }
+
+        foreach (var key in new[] { "participant_id", "on_behalf_of_id", "tool_call_id" })
+        {
+            if (random.Next(4) == 0)
+            {
+                header.Add((key, random.Next(3) == 0 ? RandomScalar(random) : RandomString(random)));
+            }
+        }
+
+        if (random.Next(4) == 0)
+        {
+            header.Add(("caller_context", random.Next(3) == 0 ? RandomScalar(random) : RandomObject(random, 0)));
+        }
+
+        AddUnknownAndDuplicates(random, header);
+        return Render(random, header);
+    }
+
+    private static string RandomContentHeader(Random random, int depth)
+    {
+        var header = new List<(string Key, string Value)>();
+        if (random.Next(15) != 0)
+        {
+            var type = ContentTypes[random.Next(ContentTypes.Length)];
+            header.Add(("type", random.Next(20) == 0 ? RandomScalar(random) : Quote(type)));
+        }
+
+        foreach (var key in new[] { "name", "mime_type", "text", "url", "method", "message" })
+        {
+            if (random.Next(3) == 0)
+            {
+                header.Add((key, random.Next(4) == 0 ? RandomScalar(random) : key == "method" && random.Next(2) == 0 ? Quote(random.Next(2) == 0 ? "open" : "close") : RandomString(random)));
+            }
+        }
+
+        foreach (var key in new[] { "code", "status_code" })
+        {
+            if (random.Next(3) == 0)
+            {
+                string[] values = ["1", "-7", "2.0", "2.5", "1e2", "99999999999", "\"42\"", "\" 5 \"", "\"x\"", "null", "true", "[]", "{}"];
+                header.Add((key, values[random.Next(values.Length)]));
+            }
+        }
+
+        foreach (var key in new[] { "json", "headers" })
+        {
+            if (random.Next(2) == 0)
+            {
+                header.Add((key, random.Next(4) == 0 ? RandomScalar(random) : RandomObject(random, depth)));
+            }
+        }
+
+        AddUnknownAndDuplicates(random, header);
+        return Render(random, header);
+    }
+
+    private static void AddUnknownAndDuplicates(Random random, List<(string Key, string Value)> header)
+    {
+        if (random.Next(3) == 0)
+        {
+            header.Add(("extra_" + random.Next(1000), random.Next(2) == 0 ? RandomObject(random, 2) : RandomScalar(random)));
+        }
+
+        if (header.Count > 0 && random.Next(10) == 0)
+        {
+            var duplicate = header[random.Next(header.Count)];
+            if (!duplicate.Key.StartsWith("extra_", StringComparison.Ordinal))
+            {
+                header.Add(duplicate);
+            }
+        }
+    }
+
+    private static string Render(Random random, List<(string Key, string Value)> header)
+    {
+        // Shuffle: order must not matter.
+        var shuffled = header.OrderBy(_ => random.Next()).ToList();
+        return "{" + string.Join(",", shuffled.Select(p => Quote(p.Key) + ":" + p.Value)) + "}";
+    }
+
+    private static string RandomObject(Random random, int depth)
+    {
+        var obj = new JsonObject();
+        var count = random.Next(0, 4);
+        for (var i = 0; i < count; i++)
+        {
+            obj["k" + i] = depth < 3 && random.Next(4) == 0 ? JsonNode.Parse(RandomObject(random, depth + 1)) : random.Next(2) == 0 ? (JsonNode)random.Next(100) : RandomText(random);
+        }
+
+        return obj.ToJsonString();
+    }
+
+    private static string RandomScalar(Random random) => random.Next(5) switch
+    {
+        0 => "null",
+        1 => "true",
+        2 => random.Next(-5, 5).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        3 => "[1,\"a\"]",
+        _ => "{}",
+    };
+
+    private static string RandomString(Random random) => Quote(random.Next(10) == 0 ? string.Empty : RandomText(random));
+
+    private static string RandomText(Random random)
+    {
+        string[] parts = ["a", "secrets", "get_secret", "é", "\\u00e9", "\\n", "😀", "\\ud83d\\ude00", "x y"];
+        return string.Concat(Enumerable.Range(0, random.Next(1, 4)).Select(_ => parts[random.Next(parts.Length)]));
+    }
+
+    private static string Quote(string text) => "\"" + text + "\"";
+}
