@@ -248,6 +248,7 @@ internal static class Diagnostics
     private static async Task<int> SoakAsync(string target, KeyroomSession session, KeyroomInProcess keyroom, BaselineServer baseline, byte[] value, CancellationToken cancellationToken)
     {
         var workers = int.TryParse(Environment.GetEnvironmentVariable("KEYROOM_BENCH_SOAK_WORKERS"), out var w) && w > 0 ? w : 16;
+        var seconds = int.TryParse(Environment.GetEnvironmentVariable("KEYROOM_BENCH_SOAK_SECONDS"), out var d) && d > 0 ? d : 60;
         using var jwtClient = Http.CreateClient(session.BaseUrl, workers, session.Jwt);
         using var keyClient = Http.CreateClient(session.BaseUrl, workers, session.AdminKey);
         using var baselineClient = Http.CreateClient(baseline.BaseUrl, workers, session.Jwt);
@@ -271,11 +272,13 @@ internal static class Diagnostics
                 "room" => (w, c) => rooms[w].GetSecretAsync(request, value, c),
                 _ => throw new ArgumentException("--soak takes keyroom-rest, keyroom-key, baseline-rest or room"),
             };
-            Console.WriteLine($"soak {target}: pid {Environment.ProcessId}, {workers} workers, 60 s");
-            var measurement = await LoadRunner.RunAsync(workers, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60), operation, cancellationToken);
+            Console.WriteLine($"soak {target}: pid {Environment.ProcessId}, {workers} workers, {seconds} s");
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+            var measurement = await LoadRunner.RunAsync(workers, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(seconds), operation, cancellationToken);
+            var allocatedPerOp = (GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / Math.Max(1.0, measurement.Completed);
             await keyroom.FlushAuditAsync(cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"soak {target}: {Report.N(measurement.Rate)} req/s  cpu {Report.N(measurement.CpuMicrosPerOp)} us/req  p50 {Report.F(measurement.P50, "0.00")} ms  p99 {Report.F(measurement.P99, "0.00")} ms  errors {measurement.Errors}"));
+                $"soak {target}: {Report.N(measurement.Rate)} req/s  cpu {Report.N(measurement.CpuMicrosPerOp)} us/req  p50 {Report.F(measurement.P50, "0.00")} ms  p99 {Report.F(measurement.P99, "0.00")} ms  errors {measurement.Errors}  allocated ~{allocatedPerOp:0} B/op (warm-up included, client + server)"));
             return measurement.Errors > 0 ? 2 : 0;
         }
         finally

@@ -132,19 +132,13 @@ internal static class BenchProgram
                 using var keyroomClient = Http.CreateClient(session.BaseUrl, concurrency, session.Jwt);
                 using var baselineClient = Http.CreateClient(baseline.BaseUrl, concurrency, session.Jwt);
                 using var apiKeyClient = Http.CreateClient(session.BaseUrl, concurrency, session.AdminKey);
+                // Order: each compared pair is adjacent (baseline | keyroom REST | room), so within a run the two sides of
+                // a ratio are measured back to back whichever direction the run goes.
                 var targets = new List<(Cell Cell, Func<int, CancellationToken, ValueTask> Operation, bool Audited)>
                 {
-                    (keyroomCell, (_, ct) => Http.GetSecretAsync(keyroomClient, restPath, KeyroomSession.ProjectSecretId, value, ct), true),
                     (baselineCell, (_, ct) => Http.GetSecretAsync(baselineClient, baselinePath, BaselineServer.SecretId, value, ct), false),
+                    (keyroomCell, (_, ct) => Http.GetSecretAsync(keyroomClient, restPath, KeyroomSession.ProjectSecretId, value, ct), true),
                 };
-                if (concurrency == 16)
-                {
-                    // Informational: the same read authenticated with the ma- API key instead of the participant JWT.
-                    var apiKeyCell = new Cell("rest_get", "keyroom REST ma-key", concurrency, "req/s");
-                    cells.Add(apiKeyCell);
-                    targets.Add((apiKeyCell, (_, ct) => Http.GetSecretAsync(apiKeyClient, restPath, KeyroomSession.ProjectSecretId, value, ct), true));
-                }
-
                 if (hubProblem is null)
                 {
                     targets.Add((roomCell, (worker, ct) => rooms[worker].GetSecretAsync(roomRequest, value, ct), true));
@@ -152,6 +146,14 @@ internal static class BenchProgram
                 else
                 {
                     roomCell.Skipped = "hub not available";
+                }
+
+                if (concurrency == 16)
+                {
+                    // Informational: the same read authenticated with the ma- API key instead of the participant JWT.
+                    var apiKeyCell = new Cell("rest_get", "keyroom REST ma-key", concurrency, "req/s");
+                    cells.Add(apiKeyCell);
+                    targets.Add((apiKeyCell, (_, ct) => Http.GetSecretAsync(apiKeyClient, restPath, KeyroomSession.ProjectSecretId, value, ct), true));
                 }
 
                 await MeasureInterleavedAsync(settings, targets, keyroom, clock, concurrency, cancellationToken);

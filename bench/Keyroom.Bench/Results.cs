@@ -124,10 +124,12 @@ internal static class Report
     public static SummaryLine Ratio(string name, Cell measured, Cell baseline, string measuredLabel, string baselineLabel, string unit, double? target)
     {
         var ok = measured.HasData && baseline.HasData;
-        var ratio = ok ? measured.Rate / baseline.Rate : double.NaN;
+        var paired = ok && measured.Runs.Count == baseline.Runs.Count && measured.Runs.Count > 1;
+        var ratio = !ok ? double.NaN : paired ? PairedRatio(measured, baseline) : measured.Rate / baseline.Rate;
         var cpuRatio = ok ? baseline.CpuMicrosPerOp / measured.CpuMicrosPerOp : double.NaN;
         var text = ok
             ? $"{name}: {measuredLabel} {N(measured.Rate)} {unit}, {baselineLabel} {N(baseline.Rate)} {unit}, ratio {F(ratio, "0.00")}"
+                + (paired ? $" (median of {measured.Runs.Count} same-run ratios)" : string.Empty)
                 + (target is { } t ? $" (target >= {F(t, "0.00")})" : " (no target)")
             : $"{name}: not measured ({Why(measured) ?? Why(baseline)})";
         var cpuNote = ok ? $" [cpu/op {N(measured.CpuMicrosPerOp)} vs {N(baseline.CpuMicrosPerOp)} us, efficiency ratio {F(cpuRatio, "0.00")}]" : string.Empty;
@@ -152,6 +154,17 @@ internal static class Report
             ["target_min_ratio"] = target,
             ["pass"] = pass,
         });
+    }
+
+    /// <summary>
+    /// The median over runs of measured ÷ baseline within the same run. The two were measured moments apart, so
+    /// drift in what else the machine is doing cancels out of each ratio; medians taken per target do not pair
+    /// runs and let one target's good run meet the other's bad one.
+    /// </summary>
+    private static double PairedRatio(Cell measured, Cell baseline)
+    {
+        var ratios = measured.Runs.Zip(baseline.Runs, (m, b) => m.Rate / b.Rate).Order().ToArray();
+        return ratios.Length % 2 == 1 ? ratios[ratios.Length / 2] : (ratios[(ratios.Length / 2) - 1] + ratios[ratios.Length / 2]) / 2;
     }
 
     public static string? Why(Cell cell) =>

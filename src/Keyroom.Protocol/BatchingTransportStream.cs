@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 
 namespace Keyroom.Protocol;
@@ -26,6 +27,8 @@ public sealed class BatchingTransportStream : Stream
 {
     /// <summary>The most bytes a batch holds before writes go through.</summary>
     public const int MaxBatchBytes = 64 * 1024;
+
+    private const int InitialBatchBytes = 4 * 1024;
 
     private readonly Stream _inner;
     private readonly bool _leaveOpen;
@@ -89,6 +92,7 @@ public sealed class BatchingTransportStream : Stream
     internal void BeginBatch() => Volatile.Write(ref _batching, true);
 
     /// <summary>Writes what the batch holds in one write and stops holding writes.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask EndBatchAsync(CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -104,6 +108,7 @@ public sealed class BatchingTransportStream : Stream
     }
 
     /// <inheritdoc />
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (!cancellationToken.CanBeCanceled)
@@ -118,7 +123,7 @@ public sealed class BatchingTransportStream : Stream
             {
                 if (_buffered + buffer.Length <= MaxBatchBytes)
                 {
-                    _buffer ??= ArrayPool<byte>.Shared.Rent(MaxBatchBytes);
+                    EnsureCapacity(_buffered + buffer.Length);
                     buffer.Span.CopyTo(_buffer.AsSpan(_buffered));
                     _buffered += buffer.Length;
                     return;
@@ -203,6 +208,7 @@ public sealed class BatchingTransportStream : Stream
         base.Dispose(disposing);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushBufferAsync(CancellationToken cancellationToken)
     {
         if (_buffered == 0)
@@ -218,6 +224,34 @@ public sealed class BatchingTransportStream : Stream
         {
             ReturnBuffer();
         }
+    }
+
+    /// <summary>
+    /// Grows the batch buffer by doubling from <see cref="InitialBatchBytes"/>: most batches are one small reply,
+    /// and the pool keeps many more small arrays per thread than 64 KiB ones (a miss there is a fresh array).
+    /// </summary>
+    private void EnsureCapacity(int needed)
+    {
+        if (_buffer is { } current && current.Length >= needed)
+        {
+            return;
+        }
+
+        var size = Math.Max(InitialBatchBytes, _buffer?.Length ?? 0);
+        while (size < needed)
+        {
+            size *= 2;
+        }
+
+        var grown = ArrayPool<byte>.Shared.Rent(Math.Min(size, MaxBatchBytes));
+        if (_buffer is { } old)
+        {
+            old.AsSpan(0, _buffered).CopyTo(grown);
+            CryptographicOperations.ZeroMemory(old.AsSpan(0, _buffered));
+            ArrayPool<byte>.Shared.Return(old);
+        }
+
+        _buffer = grown;
     }
 
     private void ReturnBuffer()

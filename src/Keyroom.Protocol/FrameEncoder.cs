@@ -112,6 +112,22 @@ public static class FrameEncoder
         return Utf8Text.Encode(type, nameof(type));
     }
 
+    private static readonly byte[] ResponseUtf8 = "__response__"u8.ToArray();
+    private static readonly byte[] InvokeToolUtf8 = "room.invoke_tool"u8.ToArray();
+    private static readonly byte[] MessagingSendUtf8 = "messaging.send"u8.ToArray();
+
+    /// <summary>
+    /// <see cref="EncodeType"/> without an allocation for the types sent on every request. The array may be
+    /// shared: callers only read it.
+    /// </summary>
+    internal static byte[] EncodeTypeShared(string type) => type switch
+    {
+        MessageTypes.Response => ResponseUtf8,
+        MessageTypes.InvokeTool => InvokeToolUtf8,
+        MessageTypes.MessagingSend => MessagingSendUtf8,
+        _ => EncodeType(type),
+    };
+
     /// <summary>The chunk carried by data packet <paramref name="index"/> (1-based).</summary>
     internal static ReadOnlySpan<byte> GetChunk(ReadOnlySpan<byte> data, int index, int chunkSize)
     {

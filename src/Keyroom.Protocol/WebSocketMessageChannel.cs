@@ -112,11 +112,12 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The channel has been closed for sending.</exception>
     /// <exception cref="WebSocketException">The socket failed; no further message can be sent.</exception>
     /// <exception cref="ObjectDisposedException">The channel has been disposed.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask SendAsync(ulong id, string type, ReadOnlyMemory<byte> data, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         FrameEncoder.ValidateId(id);
-        var typeUtf8 = FrameEncoder.EncodeType(type);
+        var typeUtf8 = FrameEncoder.EncodeTypeShared(type);
         cancellationToken.ThrowIfCancellationRequested();
 
         // Direct write: nobody is writing and nothing is queued, so writing now keeps the order and saves the hop
@@ -157,6 +158,7 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     }
 
     /// <summary>Writes one message while holding the send lock, and releases it.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendDirectAsync(ulong id, byte[] typeUtf8, ReadOnlyMemory<byte> data)
     {
         try
@@ -183,6 +185,7 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     }
 
     /// <summary>Writes one message's packets (in one transport write when batching); the caller holds the send lock.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendOneAsync(ulong id, byte[] typeUtf8, ReadOnlyMemory<byte> data)
     {
         _transport?.BeginBatch();

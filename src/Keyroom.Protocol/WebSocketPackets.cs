@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 
 namespace Keyroom.Protocol;
 
@@ -58,6 +59,7 @@ public static class WebSocketPackets
     /// <paramref name="maxPacketSize"/> (<see cref="ProtocolErrorKind.LimitExceeded"/>). The rest of that
     /// WebSocket message is left unread, so the connection should be closed.
     /// </exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public static async ValueTask<bool> ReceivePacketAsync(
         WebSocket socket,
         IBufferWriter<byte> destination,
@@ -107,6 +109,7 @@ public static class WebSocketPackets
     }
 
     /// <summary>Sends the packets of one message; the caller has validated the arguments.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal static async ValueTask SendCoreAsync(
         WebSocket socket,
         ulong id,

@@ -1,4 +1,5 @@
 using System.Net.WebSockets;
+using System.Runtime.CompilerServices;
 
 namespace Keyroom.Protocol.Internal;
 
@@ -27,6 +28,7 @@ internal sealed class WebSocketMessageReader : IDisposable
     }
 
     /// <summary>Reads until one message is complete; null once the peer has sent a close frame.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ProtocolMessage?> ReceiveAsync(CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -327,15 +327,9 @@ internal sealed class RoomConnection : IAsyncDisposable
 
         ZeroRequest(message);
         var encoded = reply.Encode();
-        Task sent = Task.CompletedTask;
-        if (call is not null && reply is not ErrorContent)
-        {
-            call.QueueReply(() => sent = PostAsync(message.Id, MessageTypes.Response, encoded));
-        }
-        else
-        {
-            sent = PostAsync(message.Id, MessageTypes.Response, encoded);
-        }
+        var sent = call is not null && reply is not ErrorContent
+            ? call.QueueReply(static reply => reply.Connection.PostAsync(reply.Id, MessageTypes.Response, reply.Encoded), (Connection: this, message.Id, Encoded: encoded))
+            : PostAsync(message.Id, MessageTypes.Response, encoded);
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         _metrics.ToolCall(toolkitName, toolName, (reply as ErrorContent)?.Code, elapsed);

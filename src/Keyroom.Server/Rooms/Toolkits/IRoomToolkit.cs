@@ -69,27 +69,25 @@ internal sealed class RoomToolCall
     /// </summary>
     public void WrapReply(Action<Action> wrapper) => _replyWrapper = wrapper;
 
-    /// <summary>Queues the reply through the wrapper, if any (called by the connection).</summary>
-    internal void QueueReply(Action queue)
+    /// <summary>Queues the reply through the wrapper, if any (called by the connection); returns its send.</summary>
+    internal Task QueueReply<TState>(Func<TState, Task> queue, TState state) =>
+        _replyWrapper is null ? queue(state) : QueueWrapped(_replyWrapper, queue, state);
+
+    private static Task QueueWrapped<TState>(Action<Action> wrapper, Func<TState, Task> queue, TState state)
     {
-        var queued = false;
-        void QueueOnce()
-        {
-            if (!queued)
-            {
-                queued = true;
-                queue();
-            }
-        }
+        Task? sent = null;
+        void QueueOnce() => sent ??= queue(state);
 
         try
         {
-            _replyWrapper?.Invoke(QueueOnce);
+            wrapper(QueueOnce);
         }
         finally
         {
             QueueOnce();
         }
+
+        return sent!;
     }
 }
 

@@ -89,21 +89,22 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
             throw KeyroomException.Denied(RoomErrors.PermissionDenied + ": the token has no secrets grant (api.secrets)");
         }
 
-        return new ValueTask<Content>(call.Tool switch
+        // The reads answer on every request and usually finish synchronously: ValueTask, no Task per call.
+        return call.Tool switch
         {
-            "list_secrets" => ListAsync(call, cancellationToken),
-            "exists" => ExistsAsync(call, cancellationToken),
-            "set_secret" => SetAsync(call, cancellationToken),
             "get_secret" => GetAsync(call, cancellationToken),
-            "delete_secret" => DeleteAsync(call, cancellationToken),
-            "delete_requested_secret" => DeleteRequestedAsync(call, cancellationToken),
-            "request_secret" => RequestAsync(call, cancellationToken),
-            "provide_secret" => Task.FromResult<Content>(Provide(call)),
-            "request_oauth_token" => RequestOAuthTokenAsync(call, cancellationToken),
-            "provide_oauth_authorization" => Task.FromResult<Content>(ProvideOAuthAuthorization(call)),
-            "get_offline_oauth_token" => GetOfflineOAuthTokenAsync(call, cancellationToken),
+            "exists" => ExistsAsync(call, cancellationToken),
+            "list_secrets" => ListAsync(call, cancellationToken),
+            "set_secret" => new ValueTask<Content>(SetAsync(call, cancellationToken)),
+            "delete_secret" => new ValueTask<Content>(DeleteAsync(call, cancellationToken)),
+            "delete_requested_secret" => new ValueTask<Content>(DeleteRequestedAsync(call, cancellationToken)),
+            "request_secret" => new ValueTask<Content>(RequestAsync(call, cancellationToken)),
+            "provide_secret" => new ValueTask<Content>(Provide(call)),
+            "request_oauth_token" => new ValueTask<Content>(RequestOAuthTokenAsync(call, cancellationToken)),
+            "provide_oauth_authorization" => new ValueTask<Content>(ProvideOAuthAuthorization(call)),
+            "get_offline_oauth_token" => new ValueTask<Content>(GetOfflineOAuthTokenAsync(call, cancellationToken)),
             _ => throw KeyroomException.Invalid($"unknown tool '{call.Tool}'"),
-        });
+        };
     }
 
     /// <summary>The id under which a requested secret is cached: <c>requested:</c> + hex SHA-256 of the JSON array <c>[url, type]</c>.</summary>
@@ -113,7 +114,7 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
         return RequestedIdPrefix + Convert.ToHexStringLower(SHA256.HashData(json));
     }
 
-    private async Task<Content> ListAsync(RoomToolCall call, CancellationToken cancellationToken)
+    private async ValueTask<Content> ListAsync(RoomToolCall call, CancellationToken cancellationToken)
     {
         var list = await _secrets.ListAsync(call.Principal, new SecretQuery(call.Principal.ProjectId, call.Room.Scope, call.Principal.Identity), cancellationToken);
         var items = new JsonArray();
@@ -131,7 +132,7 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
         return new JsonContent(new JsonObject { ["secrets"] = items });
     }
 
-    private async Task<Content> ExistsAsync(RoomToolCall call, CancellationToken cancellationToken)
+    private async ValueTask<Content> ExistsAsync(RoomToolCall call, CancellationToken cancellationToken)
     {
         var input = ToolInput.Json(call);
         var key = Key(call, Owner(call, input), ToolInput.OptionalString(input, "delegated_to"), ToolInput.RequiredString(input, "secret_id"));
@@ -180,7 +181,7 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
         return EmptyContent.Instance;
     }
 
-    private async Task<Content> GetAsync(RoomToolCall call, CancellationToken cancellationToken)
+    private async ValueTask<Content> GetAsync(RoomToolCall call, CancellationToken cancellationToken)
     {
         var input = ToolInput.Json(call);
         var id = ToolInput.OptionalString(input, "secret_id");
