@@ -8,6 +8,7 @@ using Keyroom.Core.Auth;
 using Keyroom.Core.Secrets;
 using Keyroom.Core.Storage;
 using Keyroom.Server.Hosting;
+using Keyroom.Server.Rooms;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -182,7 +183,8 @@ internal static class RoomsEndpoints
     }
 
     private static async Task<NoContent> DeleteAsync(
-        string projectId, string room, HttpContext http, IAccountStore accounts, ISecretStore secretStore, AuditLog audit, CancellationToken cancellationToken)
+        string projectId, string room, HttpContext http, IAccountStore accounts, ISecretStore secretStore, AuditLog audit, RoomHub hub,
+        CancellationToken cancellationToken)
     {
         var principal = http.GetPrincipal();
         await audit.AuditedAsync(principal, projectId, "room.delete", r => AccountsAudit.Room(r.Name), AccountsAudit.Room(room), async () =>
@@ -190,6 +192,9 @@ internal static class RoomsEndpoints
             SecretAuthorizer.DemandAdmin(principal, projectId);
             var current = await ResolveAsync(accounts, projectId, room, cancellationToken);
             var scope = SecretKey.RoomScope(current.Name);
+
+            // Participants go first: a deleted room has nobody left in it writing secrets into the deleted scope.
+            hub.CloseRoom(projectId, current.Name, "room deleted");
 
             // Secrets first, so a failure midway never leaves secrets behind for a later room of the same
             // name; and again after, for any written while the room was being deleted.

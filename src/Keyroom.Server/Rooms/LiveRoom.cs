@@ -58,6 +58,9 @@ internal sealed class LiveRoom
     }
 
     /// <summary>Adds a participant (caller holds <see cref="Gate"/>).</summary>
+    /// <summary>The participants now (the caller holds <see cref="Gate"/>).</summary>
+    internal RoomConnection[] ParticipantsLocked() => [.. _participants.Values];
+
     internal void AddLocked(RoomConnection connection) => _participants.Add(connection.ParticipantId, connection);
 
     /// <summary>Removes a participant and tells messaging-enabled peers; returns how many remain (caller holds <see cref="Gate"/>).</summary>

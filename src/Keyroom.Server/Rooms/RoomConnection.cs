@@ -99,7 +99,12 @@ internal sealed class RoomConnection : IAsyncDisposable
     public void Post(string type, ReadOnlyMemory<byte> data) => _ = PostAsync(NextServerMessageId(), type, data);
 
     /// <summary>Runs the connection: join, handshake, read loop, cleanup. Completes when the socket is closed.</summary>
-    public async Task RunAsync(RoomHub hub, string projectId, string roomName, string roomUrl, CancellationToken stopping)
+    /// <remarks>
+    /// A token with <c>exp</c> is checked when the connection is admitted and again when it expires: the
+    /// connection is then closed with 1000 ("token expired"), which the official client treats as final (a
+    /// reconnect with the same token would be refused anyway).
+    /// </remarks>
+    public async Task RunAsync(RoomHub hub, string projectId, string roomName, string roomUrl, TimeProvider time, CancellationToken stopping)
     {
         hub.Open(this);
 
@@ -113,6 +118,7 @@ internal sealed class RoomConnection : IAsyncDisposable
             if (await SendHandshakeAsync(roomName, roomUrl, stopping))
             {
                 RoomsLog.Joined(_logger, roomName, ParticipantId, Role);
+                using var expiry = ScheduleTokenExpiry(time);
                 await ReadLoopAsync();
             }
         }
@@ -170,6 +176,38 @@ internal sealed class RoomConnection : IAsyncDisposable
         {
             _closeDone.TrySetResult();
         }
+    }
+
+    /// <summary>A timer that closes the connection when the token expires; null for a token without <c>exp</c>.</summary>
+    private ITimer? ScheduleTokenExpiry(TimeProvider time)
+    {
+        if (Principal.Token?.ExpiresAt is not { } expiresAt)
+        {
+            return null;
+        }
+
+        // Timers take at most about 49 days; a later expiry is reached in steps.
+        var step = TimeSpan.FromDays(30);
+        ITimer? timer = null;
+        timer = time.CreateTimer(
+            _ =>
+            {
+                var left = expiresAt - time.GetUtcNow();
+                if (left > TimeSpan.Zero)
+                {
+                    timer?.Change(left < step ? left : step, Timeout.InfiniteTimeSpan);
+                    return;
+                }
+
+                RoomsLog.TokenExpired(_logger, ParticipantId);
+                RequestClose(WebSocketCloseStatus.NormalClosure, "token expired");
+            },
+            null,
+            Timeout.InfiniteTimeSpan,
+            Timeout.InfiniteTimeSpan);
+        var due = expiresAt - time.GetUtcNow();
+        timer.Change(due <= TimeSpan.Zero ? TimeSpan.Zero : due < step ? due : step, Timeout.InfiniteTimeSpan);
+        return timer;
     }
 
     /// <summary>room_ready, then connected/init (spec 2.2); false when the peer is already gone.</summary>

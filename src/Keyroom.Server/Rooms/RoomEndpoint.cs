@@ -32,6 +32,7 @@ internal static class RoomEndpoint
         IOptions<RoomOptions> roomOptions,
         IOptions<KeyroomOptions> keyroomOptions,
         IHostApplicationLifetime lifetime,
+        TimeProvider time,
         ILoggerFactory loggerFactory)
     {
         if (!http.WebSockets.IsWebSocketRequest)
@@ -70,7 +71,7 @@ internal static class RoomEndpoint
 
         await using var connection = new RoomConnection(socket, BatchingUpgradeFeature.TransportOf(http), principal, options, toolkits, metrics, logger);
         var roomUrl = RoomsEndpoints.RoomUrl(http.Request, keyroomOptions.Value.PublicUrl, room);
-        await connection.RunAsync(hub, principal.ProjectId, room, roomUrl, lifetime.ApplicationStopping);
+        await connection.RunAsync(hub, principal.ProjectId, room, roomUrl, time, lifetime.ApplicationStopping);
         return Results.Empty;
     }
 

@@ -67,4 +67,29 @@ internal sealed class RoomHub
 
         room.Pending.TargetLeft(connection);
     }
+
+    /// <summary>
+    /// Closes every connection in a room (with 1000 and <paramref name="reason"/>, which the official client treats
+    /// as final) and returns how many there were. Used when the room is deleted.
+    /// </summary>
+    public int CloseRoom(string projectId, string roomName, string reason)
+    {
+        if (Find(projectId, roomName) is not { } room)
+        {
+            return 0;
+        }
+
+        RoomConnection[] participants;
+        lock (room.Gate)
+        {
+            participants = room.ParticipantsLocked();
+        }
+
+        foreach (var participant in participants)
+        {
+            participant.RequestClose(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, reason);
+        }
+
+        return participants.Length;
+    }
 }

@@ -50,4 +50,7 @@ internal static partial class RoomsLog
 
     [LoggerMessage(EventId = 4031, Level = LogLevel.Warning, Message = "A secret provided for request {RequestId} could not be cached ({Error}); it was delivered anyway")]
     public static partial void CacheWriteFailed(ILogger logger, string requestId, string error);
+
+    [LoggerMessage(EventId = 4040, Level = LogLevel.Information, Message = "Participant {ParticipantId}: its token expired; closing the connection")]
+    public static partial void TokenExpired(ILogger logger, string participantId);
 }

@@ -54,6 +54,7 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
     private static readonly FrozenSet<string> InlineTools = FrozenSet.Create(
         StringComparer.Ordinal, "list_secrets", "exists", "get_secret", "provide_secret");
 
+    private readonly KeyedAsyncLock<(string Project, string Scope, string Owner, string DelegatedTo, string Type, string Name)> _upserts = new();
     private readonly SecretService _secrets;
     private readonly AuditLog _audit;
     private readonly IOAuthBroker _oauth;
@@ -160,24 +161,28 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
         var delegatedTo = ToolInput.OptionalString(headers, "delegated_to") ?? string.Empty;
         _ = ToolInput.OptionalBool(headers, "has_data");
         var owner = Owner(call, headers);
-        if (id is null && name is null)
+        if (id is not null)
+        {
+            RequestRules.SecretId(id, "secret_id");
+            await _secrets.WriteAsync(call.Principal, Key(call, owner, delegatedTo, id), name ?? id, type, input.Data, WriteMode.Upsert, _limits, cancellationToken);
+            return EmptyContent.Instance;
+        }
+
+        if (name is null)
         {
             throw KeyroomException.Invalid("set_secret needs a secret_id or a name");
         }
 
-        if (id is not null)
+        // No id: upsert on (owner, delegated_to, type, name), generating an id for a new secret. The lookup and the
+        // write hold a lock on that tuple, or two concurrent calls would both find nothing and create two secrets.
+        Demand(call, SecretAction.Write, Key(call, owner, delegatedTo, "?"), "secret.write");
+        using (await _upserts.AcquireAsync((call.Principal.ProjectId, call.Room.Scope, owner, delegatedTo, type, name), cancellationToken))
         {
-            RequestRules.SecretId(id, "secret_id");
-        }
-        else
-        {
-            // No id: upsert on (owner, delegated_to, type, name), generating an id for a new secret.
-            Demand(call, SecretAction.Write, Key(call, owner, delegatedTo, "?"), "secret.write");
             var existing = await _secrets.FindAsync(call.Principal, new SecretQuery(call.Principal.ProjectId, call.Room.Scope, owner, delegatedTo), type, name, cancellationToken);
             id = existing?.Key.Id ?? Guid.NewGuid().ToString("D");
+            await _secrets.WriteAsync(call.Principal, Key(call, owner, delegatedTo, id), name, type, input.Data, WriteMode.Upsert, _limits, cancellationToken);
         }
 
-        await _secrets.WriteAsync(call.Principal, Key(call, owner, delegatedTo, id), name ?? id, type, input.Data, WriteMode.Upsert, _limits, cancellationToken);
         return EmptyContent.Instance;
     }
 
