@@ -278,7 +278,7 @@ internal static class Diagnostics
             var allocatedPerOp = (GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore) / Math.Max(1.0, measurement.Completed);
             await keyroom.FlushAuditAsync(cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"soak {target}: {Report.N(measurement.Rate)} req/s  cpu {Report.N(measurement.CpuMicrosPerOp)} us/req  p50 {Report.F(measurement.P50, "0.00")} ms  p99 {Report.F(measurement.P99, "0.00")} ms  errors {measurement.Errors}  allocated ~{allocatedPerOp:0} B/op (warm-up included, client + server)"));
+                $"soak {target}: {Report.N(measurement.Rate)} req/s  cpu {Report.N(measurement.CpuMicrosPerOp)} us/req  p50 {Report.F(measurement.P50, "0.00")} ms  p99 {Report.F(measurement.P99, "0.00")} ms  errors {measurement.Errors}  allocated ~{allocatedPerOp:0} B/op (warm-up included, client + server)  threads {ThreadPool.ThreadCount}"));
             return measurement.Errors > 0 ? 2 : 0;
         }
         finally
