@@ -15,6 +15,12 @@ public static class WebSocketPackets
     private const int ReceiveChunkSize = 16 * 1024;
 
     /// <summary>
+    /// What the first receive of a packet asks for: every packet the official client sends fits (1 KiB chunks plus
+    /// the prefix), so most connections never hold more; larger packets grow the buffer on the next receive.
+    /// </summary>
+    private const int FirstReceiveSize = 2 * 1024;
+
+    /// <summary>
     /// Sends one logical message as a header packet followed by its data packets, each as a binary WebSocket
     /// message with EndOfMessage set.
     /// </summary>
@@ -74,7 +80,7 @@ public static class WebSocketPackets
         while (true)
         {
             // Ask for at most one byte more than the limit allows, so an oversized message is caught early.
-            int allowance = (int)Math.Min(maxPacketSize - total + 1, ReceiveChunkSize);
+            int allowance = (int)Math.Min(maxPacketSize - total + 1, total == 0 ? FirstReceiveSize : ReceiveChunkSize);
             var memory = destination.GetMemory(allowance);
             if (memory.Length > allowance)
             {

@@ -14,6 +14,10 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     private byte[] _buffer = [];
     private int _written;
 
+    // The most bytes written into the current array: they are zeroed before it goes back to the shared pool,
+    // since packets carry secret values.
+    private int _highWater;
+
     /// <summary>The bytes written so far.</summary>
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
@@ -33,10 +37,13 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
     public void Release()
     {
         var buffer = _buffer;
+        var used = Math.Max(_highWater, _written);
         _buffer = [];
         _written = 0;
+        _highWater = 0;
         if (buffer.Length > 0)
         {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(buffer.AsSpan(0, used));
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
@@ -51,6 +58,10 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         }
 
         _written += count;
+        if (_written > _highWater)
+        {
+            _highWater = _written;
+        }
     }
 
     /// <inheritdoc />
@@ -94,9 +105,12 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
         var grown = ArrayPool<byte>.Shared.Rent((int)size);
         _buffer.AsSpan(0, _written).CopyTo(grown);
         var old = _buffer;
+        var used = Math.Max(_highWater, _written);
         _buffer = grown;
+        _highWater = _written;
         if (old.Length > 0)
         {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(old.AsSpan(0, used));
             ArrayPool<byte>.Shared.Return(old);
         }
     }

@@ -10,6 +10,9 @@ namespace Keyroom.Protocol.Internal;
 /// </summary>
 internal sealed class WebSocketMessageReader : IDisposable
 {
+    /// <summary>The packet buffer a connection keeps between messages; larger ones go back to the pool.</summary>
+    private const int RetainedPacketBytes = 4 * 1024;
+
     private readonly WebSocket _socket;
     private readonly MessageAssembler _assembler;
     private readonly PooledBufferWriter _packet = new();
@@ -67,6 +70,12 @@ internal sealed class WebSocketMessageReader : IDisposable
 
                 if (_assembler.Push(_packet.WrittenSpan, out var message))
                 {
+                    if (_packet.Capacity > RetainedPacketBytes)
+                    {
+                        // A large packet grew the buffer: give it back rather than keep it for the connection's life.
+                        _packet.Release();
+                    }
+
                     return message;
                 }
             }
