@@ -159,30 +159,8 @@ public sealed class BatchingTransportStreamTests
     }
 
     /// <summary>A stream whose writes wait until cancelled (a peer that stopped reading).</summary>
-    private sealed class StuckWriteStream : Stream
+    private sealed class StuckWriteStream : TestStream
     {
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
             await Task.Delay(Timeout.Infinite, cancellationToken);
     }

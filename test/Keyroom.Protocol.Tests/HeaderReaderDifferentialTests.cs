@@ -55,68 +55,39 @@ public sealed class HeaderReaderDifferentialTests
         Assert.Throws<ProtocolException>(() => InvokeToolRequest.Decode(Pack(header, [])));
     }
 
-    private static bool CompareInvoke(string header, byte[] payload)
+    private static bool CompareInvoke(string header, byte[] payload) =>
+        Compare(header, payload, packed => InvokeToolRequest.Parse(PackedMessage.Decode(packed)), packed => InvokeToolRequest.Decode(packed), request => request.Encode());
+
+    private static bool CompareContent(string header, byte[] payload) =>
+        Compare(header, payload, packed => Content.Parse(PackedMessage.Decode(packed)), packed => Content.Decode(packed), content => content.Encode());
+
+    /// <summary>Both decoders accept with the same re-encoded result, or both reject; returns whether they accepted.</summary>
+    private static bool Compare<T>(string header, byte[] payload, Func<byte[], T> dom, Func<byte[], T> streaming, Func<T, byte[]> encode)
+        where T : class
     {
         var packed = Pack(header, payload);
-        InvokeToolRequest? dom = null, fast = null;
-        ProtocolException? domError = null, fastError = null;
-        try
+        var (domResult, domError) = Try(dom, packed);
+        var (fastResult, fastError) = Try(streaming, packed);
+
+        Assert.True((domResult is null) == (fastResult is null), $"header {header}: DOM {Describe(domError)}, streaming {Describe(fastError)}");
+        if (domResult is not null)
         {
-            dom = InvokeToolRequest.Parse(PackedMessage.Decode(packed));
-        }
-        catch (ProtocolException ex)
-        {
-            domError = ex;
+            Assert.Equal(encode(domResult), encode(fastResult!));
         }
 
-        try
-        {
-            fast = InvokeToolRequest.Decode(packed);
-        }
-        catch (ProtocolException ex)
-        {
-            fastError = ex;
-        }
+        return domResult is not null;
 
-        Assert.True((dom is null) == (fast is null), $"header {header}: DOM {Describe(domError)}, streaming {Describe(fastError)}");
-        if (dom is not null)
+        static (T? Result, ProtocolException? Error) Try(Func<byte[], T> decode, byte[] packed)
         {
-            Assert.Equal(dom.Encode(), fast!.Encode());
+            try
+            {
+                return (decode(packed), null);
+            }
+            catch (ProtocolException ex)
+            {
+                return (null, ex);
+            }
         }
-
-        return dom is not null;
-    }
-
-    private static bool CompareContent(string header, byte[] payload)
-    {
-        var packed = Pack(header, payload);
-        Content? dom = null, fast = null;
-        ProtocolException? domError = null, fastError = null;
-        try
-        {
-            dom = Content.Parse(PackedMessage.Decode(packed));
-        }
-        catch (ProtocolException ex)
-        {
-            domError = ex;
-        }
-
-        try
-        {
-            fast = Content.Decode(packed);
-        }
-        catch (ProtocolException ex)
-        {
-            fastError = ex;
-        }
-
-        Assert.True((dom is null) == (fast is null), $"header {header}: DOM {Describe(domError)}, streaming {Describe(fastError)}");
-        if (dom is not null)
-        {
-            Assert.Equal(dom.Encode(), fast!.Encode());
-        }
-
-        return dom is not null;
     }
 
     private static string Describe(ProtocolException? error) => error is null ? "accepted" : "rejected: " + error.Message;

@@ -4,6 +4,7 @@ using System.Text;
 using Keyroom.Core;
 using Keyroom.Core.Auth;
 using Keyroom.Core.Secrets;
+using Keyroom.Server.Concurrency;
 using Keyroom.Server.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -17,7 +18,7 @@ namespace Keyroom.Server.OAuth;
 /// <see cref="SecretService"/>, so the caller's grants decide as for any room secret.
 /// </summary>
 /// <remarks>
-/// Refresh is single-flight per credential (see <see cref="KeyedLocks"/>). Once a code or refresh token has
+/// Refresh is single-flight per credential (see <see cref="KeyedLocks{TKey}"/>). Once a code or refresh token has
 /// been sent, the call runs to the end (store included) even if the caller goes away, because the provider
 /// has already spent what was sent and a rotated refresh token that is not stored would be lost.
 /// </remarks>
@@ -28,7 +29,7 @@ internal sealed class OAuthBroker : IOAuthBroker
     private readonly TimeProvider _time;
     private readonly ILogger<OAuthBroker> _logger;
     private readonly SecretLimits _limits;
-    private readonly KeyedLocks _locks = new();
+    private readonly KeyedLocks<string> _locks = new();
 
     public OAuthBroker(SecretService secrets, TokenEndpoint tokens, IOptions<KeyroomOptions> keyroom, TimeProvider time, ILogger<OAuthBroker> logger)
     {

@@ -8,6 +8,7 @@ using Keyroom.Core.Auth;
 using Keyroom.Core.Secrets;
 using Keyroom.Protocol;
 using Keyroom.Server.Accounts;
+using Keyroom.Server.Concurrency;
 using Keyroom.Server.Hosting;
 using Keyroom.Server.OAuth;
 using Microsoft.Extensions.Options;
@@ -54,7 +55,7 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
     private static readonly FrozenSet<string> InlineTools = FrozenSet.Create(
         StringComparer.Ordinal, "list_secrets", "exists", "get_secret", "provide_secret");
 
-    private readonly KeyedAsyncLock<(string Project, string Scope, string Owner, string DelegatedTo, string Type, string Name)> _upserts = new();
+    private readonly KeyedLocks<(string Project, string Scope, string Owner, string DelegatedTo, string Type, string Name)> _upserts = new();
     private readonly SecretService _secrets;
     private readonly AuditLog _audit;
     private readonly IOAuthBroker _oauth;

@@ -1,16 +1,18 @@
-namespace Keyroom.Server.OAuth;
+namespace Keyroom.Server.Concurrency;
 
 /// <summary>
-/// One async lock per key, created on first use and dropped when nobody holds or waits for it. The broker
-/// takes the credential's lock around refresh and store, so concurrent callers cause one refresh: a
-/// provider that rotates refresh tokens revokes the whole grant when an old one is reused.
+/// One async lock per key, created on first use and dropped when nobody holds or waits for it. In-process only
+/// (one Keyroom server per database). Used where a read-then-write must not interleave: the OAuth broker's
+/// single-flight refresh (a provider that rotates refresh tokens revokes the whole grant when an old one is
+/// reused), and <c>set_secret</c> by name (two calls would otherwise both find nothing and both create).
 /// </summary>
-internal sealed class KeyedLocks
+internal sealed class KeyedLocks<TKey>
+    where TKey : notnull
 {
-    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly Dictionary<TKey, Entry> _entries = new();
 
     /// <summary>Waits for the key's lock; dispose the result to release it.</summary>
-    public async Task<IDisposable> AcquireAsync(string key, CancellationToken cancellationToken)
+    public async Task<IDisposable> AcquireAsync(TKey key, CancellationToken cancellationToken)
     {
         Entry entry;
         lock (_entries)
@@ -49,7 +51,7 @@ internal sealed class KeyedLocks
         }
     }
 
-    private void Leave(string key, Entry entry)
+    private void Leave(TKey key, Entry entry)
     {
         lock (_entries)
         {
@@ -70,7 +72,7 @@ internal sealed class KeyedLocks
         public void Dispose() => Gate.Dispose();
     }
 
-    private sealed class Holder(KeyedLocks owner, string key, Entry entry) : IDisposable
+    private sealed class Holder(KeyedLocks<TKey> owner, TKey key, Entry entry) : IDisposable
     {
         private int _released;
 
