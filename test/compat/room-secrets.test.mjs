@@ -1015,6 +1015,39 @@ scenario("reconnect: after the socket is dropped abruptly the client reconnects 
   await waitFor("messaging re-enabled after reconnect", () => room.messaging.online);
 });
 
+scenario("token expiry: a live connection is closed when its JWT expires, and the client does not reconnect", async ({ roomA, connect }) => {
+  const identity = uniqueName("expiring");
+  const jwt = await mintJwt({ identity, room: roomA, expiration: new Date(Date.now() + 3_000) });
+  const room = await connect({ identity, room: roomA, jwt, reconnectTimeout: 5_000 });
+  const events = [];
+  room.on("disconnected", () => events.push("disconnected"));
+  room.on("reconnected", () => events.push("reconnected"));
+  assert.equal(await step("exists before expiry", () => room.secrets.exists({ secretId: "none" })), false);
+
+  await waitFor("client reports disconnected after the token expired", () => events.includes("disconnected"), 10_000);
+  // A 1000 close is final for the client: no reconnect with the expired token.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  assert.ok(!events.includes("reconnected"), `unexpected reconnect: ${events.join(", ")}`);
+  assert.ok(!room.isConnected, "room still connected after its token expired");
+}, { timeout: 30_000 });
+
+scenario("deleteRoom (REST) closes the room's live clients with 1000; other rooms keep working", async ({ env, rest, roomB, connect }) => {
+  const name = uniqueName("doomed");
+  const created = await step("createRoom", () => rest.createRoom({ projectId: env.projectId, name, ifNotExists: true }));
+  const doomed = await connect({ identity: uniqueName("alice"), room: name, reconnectTimeout: 5_000 });
+  const survivor = await connect({ identity: uniqueName("bob"), room: roomB });
+  const events = [];
+  doomed.on("disconnected", () => events.push("disconnected"));
+  doomed.on("reconnected", () => events.push("reconnected"));
+
+  await step("deleteRoom", () => rest.deleteRoom(env.projectId, created.id));
+
+  await waitFor("client of the deleted room reports disconnected", () => events.includes("disconnected"), 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  assert.ok(!events.includes("reconnected"), `unexpected reconnect: ${events.join(", ")}`);
+  assert.equal(await step("survivor exists", () => survivor.secrets.exists({ secretId: "none" })), false);
+});
+
 // ---------------------------------------------------------------------------------------------
 // Malformed input: every bad call gets an error reply (RoomServerException), never silence
 // ---------------------------------------------------------------------------------------------
