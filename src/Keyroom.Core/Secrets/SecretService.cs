@@ -94,6 +94,17 @@ public sealed class SecretService
         return await _store.FindAsync(query, type, name, cancellationToken);
     }
 
+    /// <summary>
+    /// The metadata of the current version, for a caller about to write <paramref name="key"/> (so an update can keep
+    /// the name and type it did not give); null when the secret does not exist. Nothing is decrypted or audited here:
+    /// the write that follows is.
+    /// </summary>
+    public async Task<SecretInfo?> InfoForWriteAsync(Principal principal, SecretKey key, CancellationToken cancellationToken)
+    {
+        SecretAuthorizer.Demand(principal, SecretAction.Write, key);
+        return (await _store.ReadAsync(key, null, cancellationToken))?.Info;
+    }
+
     /// <summary>Lists metadata in a scope (owner as in the query).</summary>
     public async Task<IReadOnlyList<SecretInfo>> ListAsync(Principal principal, SecretQuery query, CancellationToken cancellationToken)
     {

@@ -90,6 +90,30 @@ public sealed class SecretsToolkitTests : IClassFixture<RoomsFixture>
     }
 
     [Fact]
+    public async Task SetSecret_UpdateByIdWithoutNameOrType_KeepsTheStoredNameAndType()
+    {
+        var room = RoomTesting.Unique("crud");
+        await using var alice = await Server.JoinAsync("alice", room);
+        await alice.SetSecretAsync("s", RoomTesting.Utf8("first"), type: "text/plain", name: "openai");
+
+        await alice.SetSecretAsync("s", RoomTesting.Utf8("second"), type: null, name: null);
+
+        var file = Assert.IsType<FileContent>(await alice.GetSecretAsync("s"));
+        Assert.Equal("second", System.Text.Encoding.UTF8.GetString(file.Data.Span));
+        Assert.Equal("openai", file.Name);
+        Assert.Equal("text/plain", file.MimeType);
+        var listed = Assert.Single(await alice.ListSecretsAsync())!.AsObject();
+        Assert.Equal("openai", (string?)listed["name"]);
+        Assert.Equal("text/plain", (string?)listed["type"]);
+
+        // A type given on update replaces the stored one; the name is still kept.
+        await alice.SetSecretAsync("s", RoomTesting.Utf8("third"), type: "application/json", name: null);
+        var after = Assert.Single(await alice.ListSecretsAsync())!.AsObject();
+        Assert.Equal("openai", (string?)after["name"]);
+        Assert.Equal("application/json", (string?)after["type"]);
+    }
+
+    [Fact]
     public async Task SetSecret_NullTypeAndName_DefaultsToOctetStreamAndTheId()
     {
         var room = RoomTesting.Unique("crud");

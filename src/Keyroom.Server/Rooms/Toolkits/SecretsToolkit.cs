@@ -157,7 +157,8 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
         var input = ToolInput.Binary(call);
         var headers = input.Headers;
         var id = ToolInput.OptionalString(headers, "secret_id");
-        var type = ToolInput.OptionalString(headers, "type") ?? DefaultType;
+        var givenType = ToolInput.OptionalString(headers, "type");
+        var type = givenType ?? DefaultType;
         var name = ToolInput.OptionalString(headers, "name");
         var delegatedTo = ToolInput.OptionalString(headers, "delegated_to") ?? string.Empty;
         _ = ToolInput.OptionalBool(headers, "has_data");
@@ -165,7 +166,18 @@ internal sealed partial class SecretsToolkit : IRoomToolkit
         if (id is not null)
         {
             RequestRules.SecretId(id, "secret_id");
-            await _secrets.WriteAsync(call.Principal, Key(call, owner, delegatedTo, id), name ?? id, type, input.Data, WriteMode.Upsert, _limits, cancellationToken);
+            var key = Key(call, owner, delegatedTo, id);
+            if (name is null || givenType is null)
+            {
+                // An update that leaves out the name or type keeps the stored ones (a new secret gets the defaults).
+                // Authorized (and a denial audited) as the write it precedes.
+                Demand(call, SecretAction.Write, key, "secret.write");
+                var current = await _secrets.InfoForWriteAsync(call.Principal, key, cancellationToken);
+                name ??= current?.Name;
+                type = givenType ?? current?.Type ?? DefaultType;
+            }
+
+            await _secrets.WriteAsync(call.Principal, key, name ?? id, type, input.Data, WriteMode.Upsert, _limits, cancellationToken);
             return EmptyContent.Instance;
         }
 
