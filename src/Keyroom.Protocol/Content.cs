@@ -87,57 +87,58 @@ public abstract record Content
     public static Content Parse(JsonObject header, ReadOnlyMemory<byte> data)
     {
         ArgumentNullException.ThrowIfNull(header);
-        var typeNode = header["type"];
-        if (typeNode is null || typeNode.GetValueKind() != JsonValueKind.String)
+        return FromFields(
+            new ContentFields(
+                StringOrNull(header["type"]),
+                (JsonObject?)(header["json"] as JsonObject)?.DeepClone(),
+                (JsonObject?)(header["headers"] as JsonObject)?.DeepClone(),
+                StringOrNull(header["name"]),
+                StringOrNull(header["mime_type"]),
+                StringOrNull(header["text"]),
+                StringOrNull(header["url"]),
+                HeaderFields.LenientInteger(header["code"]),
+                StringOrNull(header["method"]),
+                HeaderFields.LenientInteger(header["status_code"]),
+                StringOrNull(header["message"])),
+            data);
+
+        static string? StringOrNull(JsonNode? node) =>
+            node is not null && node.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
+    }
+
+    /// <summary>
+    /// Builds a content from its header fields, however they were read (<see cref="Parse(JsonObject, ReadOnlyMemory{byte})"/>
+    /// or the streaming decoder): the one place that knows which fields each type needs and how a missing one is
+    /// reported.
+    /// </summary>
+    internal static Content FromFields(in ContentFields fields, ReadOnlyMemory<byte> data)
+    {
+        if (fields.Type is not { } type)
         {
             throw new ProtocolException("Content header: 'type' must be a string.");
         }
 
-        var type = typeNode.GetValue<string>();
         return type switch
         {
-            JsonContent.TypeName => new JsonContent(
-                (JsonObject)HeaderFields.RequireObject(header, "json", "json content").DeepClone()),
-            BinaryContent.TypeName => new BinaryContent(
-                data,
-                header["headers"] is JsonObject headers ? (JsonObject)headers.DeepClone() : []),
-            FileContent.TypeName => new FileContent(
-                data,
-                HeaderFields.RequireString(header, "name", "file content"),
-                HeaderFields.RequireString(header, "mime_type", "file content")),
-            TextContent.TypeName => new TextContent(HeaderFields.RequireString(header, "text", "text content")),
-            LinkContent.TypeName => new LinkContent(
-                HeaderFields.RequireString(header, "name", "link content"),
-                HeaderFields.RequireString(header, "url", "link content")),
+            JsonContent.TypeName => new JsonContent(fields.Json ?? throw new ProtocolException("json content: 'json' must be a JSON object.")),
+            BinaryContent.TypeName => new BinaryContent(data, fields.Headers ?? []),
+            FileContent.TypeName => new FileContent(data, Require(fields.Name, "name", "file content"), Require(fields.MimeType, "mime_type", "file content")),
+            TextContent.TypeName => new TextContent(Require(fields.Text, "text", "text content")),
+            LinkContent.TypeName => new LinkContent(Require(fields.Name, "name", "link content"), Require(fields.Url, "url", "link content")),
             EmptyContent.TypeName => EmptyContent.Instance,
-            ErrorContent.TypeName => new ErrorContent(
-                HeaderFields.RequireString(header, "text", "error content"),
-                HeaderFields.LenientInteger(header["code"])),
-            ControlContent.TypeName => ParseControl(header),
+            ErrorContent.TypeName => new ErrorContent(Require(fields.Text, "text", "error content"), fields.Code),
+            ControlContent.TypeName => fields.Method is ControlContent.OpenMethod or ControlContent.CloseMethod
+                ? new ControlContent(fields.Method, fields.StatusCode, fields.Message)
+                : throw new ProtocolException("control content: 'method' must be \"open\" or \"close\"."),
             _ => throw new ProtocolException($"Unknown content type '{HeaderFields.Quote(type)}'."),
         };
+
+        static string Require(string? value, string name, string context) =>
+            value ?? throw new ProtocolException($"{context}: '{name}' must be a string.");
     }
 
     /// <summary>Writes the header fields that follow <c>type</c>.</summary>
     private protected abstract void WriteHeaderFields(Utf8JsonWriter writer);
-
-    private static ControlContent ParseControl(JsonObject header)
-    {
-        var methodNode = header["method"];
-        var method = methodNode is not null && methodNode.GetValueKind() == JsonValueKind.String
-            ? methodNode.GetValue<string>()
-            : null;
-        if (method is not (ControlContent.OpenMethod or ControlContent.CloseMethod))
-        {
-            throw new ProtocolException("control content: 'method' must be \"open\" or \"close\".");
-        }
-
-        var messageNode = header["message"];
-        var message = messageNode is not null && messageNode.GetValueKind() == JsonValueKind.String
-            ? messageNode.GetValue<string>()
-            : null;
-        return new ControlContent(method, HeaderFields.LenientInteger(header["status_code"]), message);
-    }
 }
 
 /// <summary>A JSON object value: <c>{"type":"json","json":{…}}</c>, no bytes.</summary>

@@ -300,7 +300,9 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
                         throw failure;
                     }
 
-                    // Everything queued now goes out as one batch.
+                    // Everything queued now goes out as one batch. The batch is written as soon as the queue is empty,
+                    // before the last message is reported sent; the write after the loop covers a run that ended on a
+                    // message cancelled while queued.
                     _transport?.BeginBatch();
                     while (reader.TryRead(out var message))
                     {

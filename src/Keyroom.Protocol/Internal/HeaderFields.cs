@@ -74,28 +74,32 @@ internal static class HeaderFields
             return null;
         }
 
-        switch (node.GetValueKind())
+        return node.GetValueKind() switch
         {
-            case JsonValueKind.Number:
-                var raw = node.ToJsonString();
-                if (int.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exact))
-                {
-                    return exact;
-                }
-
-                return double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-                    && double.IsFinite(number) && Math.Floor(number) == number
-                    && number is >= int.MinValue and <= int.MaxValue
-                        ? (int)number
-                        : null;
-            case JsonValueKind.String:
-                return int.TryParse(node.GetValue<string>().Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed)
-                    ? parsed
-                    : null;
-            default:
-                return null;
-        }
+            JsonValueKind.Number => LenientNumber(node.ToJsonString()),
+            JsonValueKind.String => LenientIntegerText(node.GetValue<string>()),
+            _ => null,
+        };
     }
+
+    /// <summary>A JSON number's text as an integer when its value is integral and fits; null otherwise.</summary>
+    public static int? LenientNumber(string raw)
+    {
+        if (int.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var exact))
+        {
+            return exact;
+        }
+
+        return double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
+            && double.IsFinite(number) && Math.Floor(number) == number
+            && number is >= int.MinValue and <= int.MaxValue
+                ? (int)number
+                : null;
+    }
+
+    /// <summary>A JSON string holding a decimal integer (surrounding spaces allowed); null otherwise.</summary>
+    public static int? LenientIntegerText(string text) =>
+        int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed) ? parsed : null;
 
     /// <summary>Shortens a peer-supplied value for an error message.</summary>
     public static string Quote(string value) =>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -249,25 +248,9 @@ internal static class HeaderReader
             }
         }
 
-        if (type.Value is not { } typeName)
-        {
-            throw new ProtocolException("Content header: 'type' must be a string.");
-        }
-
-        return typeName switch
-        {
-            JsonContent.TypeName => new JsonContent(json ?? throw new ProtocolException("json content: 'json' must be a JSON object.")),
-            BinaryContent.TypeName => new BinaryContent(data, headers ?? []),
-            FileContent.TypeName => new FileContent(data, name.Require("name", "file content"), mimeType.Require("mime_type", "file content")),
-            TextContent.TypeName => new TextContent(text.Require("text", "text content")),
-            LinkContent.TypeName => new LinkContent(name.Require("name", "link content"), url.Require("url", "link content")),
-            EmptyContent.TypeName => EmptyContent.Instance,
-            ErrorContent.TypeName => new ErrorContent(text.Require("text", "error content"), code),
-            ControlContent.TypeName => method.Value is ControlContent.OpenMethod or ControlContent.CloseMethod
-                ? new ControlContent(method.Value, statusCode, message.Value)
-                : throw new ProtocolException("control content: 'method' must be \"open\" or \"close\"."),
-            _ => throw new ProtocolException($"Unknown content type '{HeaderFields.Quote(typeName)}'."),
-        };
+        return Content.FromFields(
+            new ContentFields(type.Value, json, headers, name.Value, mimeType.Value, text.Value, url.Value, code, method.Value, statusCode, message.Value),
+            data);
     }
 
     /// <summary>A reader on the header's opening brace.</summary>
@@ -375,21 +358,9 @@ internal static class HeaderReader
         switch (reader.TokenType)
         {
             case JsonTokenType.Number:
-                if (reader.TryGetInt32(out var exact))
-                {
-                    return exact;
-                }
-
-                var raw = Encoding.UTF8.GetString(reader.ValueSpan);
-                return double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-                    && double.IsFinite(number) && Math.Floor(number) == number
-                    && number is >= int.MinValue and <= int.MaxValue
-                        ? (int)number
-                        : null;
+                return HeaderFields.LenientNumber(Encoding.UTF8.GetString(reader.ValueSpan));
             case JsonTokenType.String:
-                return int.TryParse(reader.GetString()!.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var parsed)
-                    ? parsed
-                    : null;
+                return HeaderFields.LenientIntegerText(reader.GetString()!);
             default:
                 reader.Skip();
                 return null;
@@ -404,9 +375,5 @@ internal static class HeaderReader
         new("Packed message header contains a string that is not valid UTF-8 or UTF-16.", ex);
 
     /// <summary>A header string field: its value when present as a string, else null.</summary>
-    private readonly record struct Field(string? Value)
-    {
-        public string Require(string name, string context) =>
-            Value ?? throw new ProtocolException($"{context}: '{name}' must be a string.");
-    }
+    private readonly record struct Field(string? Value);
 }

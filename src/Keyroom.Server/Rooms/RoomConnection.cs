@@ -189,24 +189,21 @@ internal sealed class RoomConnection : IAsyncDisposable
         // Timers take at most about 49 days; a later expiry is reached in steps.
         var step = TimeSpan.FromDays(30);
         ITimer? timer = null;
-        timer = time.CreateTimer(
-            _ =>
+        void CloseOrWait()
+        {
+            var left = expiresAt - time.GetUtcNow();
+            if (left > TimeSpan.Zero)
             {
-                var left = expiresAt - time.GetUtcNow();
-                if (left > TimeSpan.Zero)
-                {
-                    timer?.Change(left < step ? left : step, Timeout.InfiniteTimeSpan);
-                    return;
-                }
+                timer?.Change(left < step ? left : step, Timeout.InfiniteTimeSpan);
+                return;
+            }
 
-                RoomsLog.TokenExpired(_logger, ParticipantId);
-                RequestClose(WebSocketCloseStatus.NormalClosure, "token expired");
-            },
-            null,
-            Timeout.InfiniteTimeSpan,
-            Timeout.InfiniteTimeSpan);
-        var due = expiresAt - time.GetUtcNow();
-        timer.Change(due <= TimeSpan.Zero ? TimeSpan.Zero : due < step ? due : step, Timeout.InfiniteTimeSpan);
+            RoomsLog.TokenExpired(_logger, ParticipantId);
+            RequestClose(WebSocketCloseStatus.NormalClosure, "token expired");
+        }
+
+        timer = time.CreateTimer(_ => CloseOrWait(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        CloseOrWait();
         return timer;
     }
 
