@@ -55,6 +55,48 @@ public sealed class HeaderReaderDifferentialTests
         Assert.Throws<ProtocolException>(() => InvokeToolRequest.Decode(Pack(header, [])));
     }
 
+    [Fact]
+    public void Decode_InvalidUtf8OrLoneSurrogatesAnywhere_SameOutcomeAsDomParser()
+    {
+        // The streaming decoders check strings in their one pass (names and values they read, skip or keep);
+        // the DOM path checks them in a second walk. Inject bad sequences at random places of valid headers.
+        byte[][] bad = [[0xFF], [0x80], [0xC3], [0xED, 0xA0, 0x80], .. new[] { "\\udc00", "\\ud83d", "\\ud83dx" }.Select(Encoding.UTF8.GetBytes)];
+        var random = new Random(Seed + 2);
+        var rejected = 0;
+        for (var i = 0; i < 4000; i++)
+        {
+            var invoke = i % 2 == 0;
+            var header = Encoding.UTF8.GetBytes(invoke ? RandomInvokeHeader(random) : RandomContentHeader(random, depth: 0));
+            var at = random.Next(1, header.Length);
+            var insert = bad[random.Next(bad.Length)];
+            var mutated = header[..at].Concat(insert).Concat(header[at..]).ToArray();
+            var accepted = invoke
+                ? Compare(mutated, [], packed => InvokeToolRequest.Parse(PackedMessage.Decode(packed)), packed => InvokeToolRequest.Decode(packed), request => request.Encode())
+                : Compare(mutated, [], packed => Content.Parse(PackedMessage.Decode(packed)), packed => Content.Decode(packed), content => content.Encode());
+            rejected += accepted ? 0 : 1;
+        }
+
+        Assert.InRange(rejected, 2000, 4000);
+    }
+
+    [Theory]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"empty\"},\"extra\":[\"\u0001\"]}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"empty\"},\"\u0001\":1}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"empty\",\"name\":[\"\u0001\"]}}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"empty\",\"code\":{\"k\":\"\u0001\"}}}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"json\",\"json\":{\"a\":{\"\u0001\":\"b\"}}}}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"json\",\"json\":{\"a\":[\"\u0001\"]}}}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"empty\",\"json\":\"\u0001\"}}")]
+    [InlineData("{\"toolkit\":\"s\",\"tool\":\"t\",\"arguments\":{\"type\":\"empty\"},\"caller_context\":{\"k\":\"\u0001\"}}")]
+    public void Decode_InvalidUtf8InEverySkippedOrKeptPlace_Rejected(string template)
+    {
+        // \u0001 in the template stands for one invalid UTF-8 byte (0xFF) in the packed header.
+        var header = Encoding.UTF8.GetBytes(template).Select(b => b == 1 ? (byte)0xFF : b).ToArray();
+        var packed = Pack(header, []);
+        Assert.Throws<ProtocolException>(() => PackedMessage.Decode(packed));
+        Assert.Throws<ProtocolException>(() => InvokeToolRequest.Decode(packed));
+    }
+
     private static bool CompareInvoke(string header, byte[] payload) =>
         Compare(header, payload, packed => InvokeToolRequest.Parse(PackedMessage.Decode(packed)), packed => InvokeToolRequest.Decode(packed), request => request.Encode());
 
@@ -63,13 +105,17 @@ public sealed class HeaderReaderDifferentialTests
 
     /// <summary>Both decoders accept with the same re-encoded result, or both reject; returns whether they accepted.</summary>
     private static bool Compare<T>(string header, byte[] payload, Func<byte[], T> dom, Func<byte[], T> streaming, Func<T, byte[]> encode)
+        where T : class =>
+        Compare(Encoding.UTF8.GetBytes(header), payload, dom, streaming, encode);
+
+    private static bool Compare<T>(byte[] header, byte[] payload, Func<byte[], T> dom, Func<byte[], T> streaming, Func<T, byte[]> encode)
         where T : class
     {
         var packed = Pack(header, payload);
         var (domResult, domError) = Try(dom, packed);
         var (fastResult, fastError) = Try(streaming, packed);
 
-        Assert.True((domResult is null) == (fastResult is null), $"header {header}: DOM {Describe(domError)}, streaming {Describe(fastError)}");
+        Assert.True((domResult is null) == (fastResult is null), $"header {Convert.ToHexString(header)}: DOM {Describe(domError)}, streaming {Describe(fastError)}");
         if (domResult is not null)
         {
             Assert.Equal(encode(domResult), encode(fastResult!));
@@ -92,9 +138,10 @@ public sealed class HeaderReaderDifferentialTests
 
     private static string Describe(ProtocolException? error) => error is null ? "accepted" : "rejected: " + error.Message;
 
-    private static byte[] Pack(string header, byte[] payload)
+    private static byte[] Pack(string header, byte[] payload) => Pack(Encoding.UTF8.GetBytes(header), payload);
+
+    private static byte[] Pack(byte[] json, byte[] payload)
     {
-        var json = Encoding.UTF8.GetBytes(header);
         var packed = new byte[8 + json.Length + payload.Length];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(packed.AsSpan(4), (uint)json.Length);
         json.CopyTo(packed, 8);

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 
 namespace Keyroom.Protocol.Internal;
 
@@ -88,8 +89,7 @@ internal static class HeaderReader
                 }
                 else
                 {
-                    reader.Read();
-                    reader.Skip();
+                    SkipUnknownProperty(ref reader);
                 }
             }
 
@@ -104,7 +104,6 @@ internal static class HeaderReader
             throw InvalidString(ex);
         }
 
-        PackedMessage.ValidateStrings(header);
         return new InvokeToolRequest(
             RequireNonEmpty(toolkit, "toolkit"),
             RequireNonEmpty(tool, "tool"),
@@ -171,7 +170,6 @@ internal static class HeaderReader
             throw InvalidString(ex);
         }
 
-        PackedMessage.ValidateStrings(header);
         return content;
     }
 
@@ -243,8 +241,7 @@ internal static class HeaderReader
             }
             else
             {
-                reader.Read();
-                reader.Skip();
+                SkipUnknownProperty(ref reader);
             }
         }
 
@@ -328,15 +325,69 @@ internal static class HeaderReader
     private static JsonObject ParseObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> source)
     {
         var start = (int)reader.TokenStartIndex;
-        reader.Skip();
+        SkipValidated(ref reader);
         var end = (int)reader.BytesConsumed;
         return (JsonObject)JsonNode.Parse(source[start..end], nodeOptions: null, ObjectOptions)!;
     }
 
     private static JsonObject? SkipValue(ref Utf8JsonReader reader)
     {
-        reader.Skip();
+        SkipValidated(ref reader);
         return null;
+    }
+
+    /// <summary>The reader is on an unknown property's name: checks the name and skips its value.</summary>
+    private static void SkipUnknownProperty(ref Utf8JsonReader reader)
+    {
+        ValidateString(ref reader);
+        reader.Read();
+        SkipValidated(ref reader);
+    }
+
+    /// <summary>
+    /// Like <see cref="Utf8JsonReader.Skip"/> (the reader is on a value's first token and ends on its last), but
+    /// every string and property name on the way is checked as <see cref="PackedMessage.ValidateStrings"/> checks
+    /// them. Strings the decoder reads itself are checked by <see cref="Utf8JsonReader.GetString"/>, so with this
+    /// the whole header is validated in the one pass instead of a second walk over it.
+    /// </summary>
+    private static void SkipValidated(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            ValidateString(ref reader);
+            return;
+        }
+
+        var depth = reader.CurrentDepth;
+        while (reader.Read())
+        {
+            if (reader.CurrentDepth == depth && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray)
+            {
+                return;
+            }
+
+            ValidateString(ref reader);
+        }
+    }
+
+    /// <summary>Checks a string or property name token (others pass): valid UTF-8, and escapes that decode to valid UTF-16.</summary>
+    private static void ValidateString(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String))
+        {
+            return;
+        }
+
+        if (reader.ValueIsEscaped)
+        {
+            // Throws InvalidOperationException on invalid UTF-8 or an unpaired surrogate escape (reported by the caller).
+            _ = reader.GetString();
+        }
+        else if (!Utf8.IsValid(reader.ValueSpan))
+        {
+            throw new ProtocolException(
+                $"Packed message header contains a string that is not valid UTF-8 (byte {reader.TokenStartIndex}).");
+        }
     }
 
     private static Field ReadField(ref Utf8JsonReader reader)
@@ -347,7 +398,7 @@ internal static class HeaderReader
             return new Field(reader.GetString());
         }
 
-        reader.Skip();
+        SkipValidated(ref reader);
         return new Field(null);
     }
 
@@ -362,7 +413,7 @@ internal static class HeaderReader
             case JsonTokenType.String:
                 return HeaderFields.LenientIntegerText(reader.GetString()!);
             default:
-                reader.Skip();
+                SkipValidated(ref reader);
                 return null;
         }
     }
