@@ -28,6 +28,14 @@ public static class BatchingClientWebSocket
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentNullException.ThrowIfNull(uri);
         BatchingTransportStream? transport = null;
+
+        // Messages are framed straight into the transport only when it is the WebSocket's plain byte stream: no TLS
+        // above it (ws://), HTTP/1.1 (an HTTP/2 stream carries HTTP/2 frames), no per-message compression.
+        var options = socket.Options;
+        var framing = uri.Scheme == Uri.UriSchemeWs && options.HttpVersion.Major == 1
+            && options.HttpVersionPolicy != HttpVersionPolicy.RequestVersionOrHigher && options.DangerousDeflateOptions is null
+            ? TransportFraming.WebSocketClient
+            : TransportFraming.Opaque;
         using var handler = new SocketsHttpHandler
         {
             ConnectCallback = async (context, token) =>
@@ -43,7 +51,7 @@ public static class BatchingClientWebSocket
                     throw;
                 }
 
-                transport = new BatchingTransportStream(new NetworkStream(tcp, ownsSocket: true));
+                transport = new BatchingTransportStream(new NetworkStream(tcp, ownsSocket: true)) { Framing = framing };
                 return transport;
             },
         };

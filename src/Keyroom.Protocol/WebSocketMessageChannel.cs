@@ -189,12 +189,22 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
     private async ValueTask SendOneAsync(ulong id, byte[] typeUtf8, ReadOnlyMemory<byte> data)
     {
         _transport?.BeginBatch();
-        await WebSocketPackets.SendCoreAsync(_socket, id, typeUtf8, data, _chunkSize, FrameToken).ConfigureAwait(false);
+        await WriteFramesAsync(id, typeUtf8, data).ConfigureAwait(false);
         if (_transport is not null)
         {
             await _transport.EndBatchAsync(_lifetime.Token).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Writes one message's packets: straight into the transport as WebSocket frames when it carries the plain
+    /// WebSocket stream (<see cref="BatchingTransportStream.Framing"/>), else through the WebSocket. A socket that
+    /// is no longer open for sending goes through the WebSocket too, which reports that state as it always does.
+    /// </summary>
+    private ValueTask WriteFramesAsync(ulong id, byte[] typeUtf8, ReadOnlyMemory<byte> data) =>
+        _transport is { Framing: not TransportFraming.Opaque } transport && _socket.State is WebSocketState.Open or WebSocketState.CloseReceived
+            ? transport.WriteMessageFramesAsync(id, typeUtf8, data, _chunkSize, _lifetime.Token)
+            : WebSocketPackets.SendCoreAsync(_socket, id, typeUtf8, data, _chunkSize, FrameToken);
 
     /// <summary>
     /// The token for writing frames. Over a batching transport a frame is a copy into the batch (the batch's own
@@ -313,8 +323,7 @@ public sealed class WebSocketMessageChannel : IAsyncDisposable
 
                         try
                         {
-                            await WebSocketPackets.SendCoreAsync(_socket, message.Id, message.TypeUtf8, message.Data, _chunkSize, FrameToken)
-                                .ConfigureAwait(false);
+                            await WriteFramesAsync(message.Id, message.TypeUtf8, message.Data).ConfigureAwait(false);
                             if (_transport is not null && reader.Count == 0)
                             {
                                 await _transport.EndBatchAsync(_lifetime.Token).ConfigureAwait(false);

@@ -166,7 +166,7 @@ public sealed class BatchingTransportStreamTests
     }
 
     /// <summary>Passes writes to an inner stream and records the size of each (reads pass through).</summary>
-    private sealed class RecordingStream(Stream inner) : Stream
+    internal sealed class RecordingStream(Stream inner) : Stream
     {
         public ConcurrentQueue<int> Writes { get; } = new();
 

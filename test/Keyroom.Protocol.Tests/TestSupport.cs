@@ -45,6 +45,9 @@ internal sealed class WebSocketPair : IDisposable
     /// <summary>The server end's TCP stream, for tests that build their own server WebSocket on it.</summary>
     public Stream ServerStream => _serverTcp.GetStream();
 
+    /// <summary>The client end's TCP stream, for tests that build their own client WebSocket on it.</summary>
+    public Stream ClientStream => _clientTcp.GetStream();
+
     public static async Task<WebSocketPair> CreateAsync(CancellationToken cancellationToken)
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

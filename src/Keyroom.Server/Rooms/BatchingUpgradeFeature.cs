@@ -18,7 +18,9 @@ internal sealed class BatchingUpgradeFeature(IHttpUpgradeFeature inner) : IHttpU
     public async Task<Stream> UpgradeAsync()
     {
         var stream = await inner.UpgradeAsync();
-        Transport = new BatchingTransportStream(stream);
+        // The upgraded HTTP/1.1 stream is the WebSocket's plain byte stream (Kestrel's TLS sits below it, and the
+        // room endpoint does not enable per-message compression), so room messages may be framed straight into it.
+        Transport = new BatchingTransportStream(stream) { Framing = TransportFraming.WebSocketServer };
         return Transport;
     }
 
