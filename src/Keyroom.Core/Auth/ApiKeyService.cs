@@ -14,13 +14,14 @@ namespace Keyroom.Core.Auth;
 /// decrypted once and cached in memory so authentication costs one dictionary lookup and one constant-time
 /// comparison or HMAC.
 /// </summary>
-public sealed class ApiKeyService
+public sealed class ApiKeyService : IDisposable
 {
     private readonly IAccountStore _store;
     private readonly EnvelopeCipher _cipher;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<Guid, CachedKey> _cache = new();
+    private readonly SemaphoreSlim _deleteGate = new(1, 1);
 
     // Verified tokens by their exact text. Parsing and verifying a JWT costs several times a cache hit, and
     // agents reuse one token for many calls. A hit is valid only while the signing key is still cached (so
@@ -53,13 +54,44 @@ public sealed class ApiKeyService
         return (record, key);
     }
 
-    /// <summary>Deletes a key and forgets it at once.</summary>
+    /// <summary>Deletes a key and forgets it at once; false when the project has no such key.</summary>
+    /// <exception cref="KeyroomException">
+    /// <see cref="KeyroomError.Conflict"/>: the key is the project's last admin key. Nobody could create keys,
+    /// rotate or read the audit of the project afterwards, so another admin key must exist first.
+    /// </exception>
     public async Task<bool> DeleteAsync(string projectId, Guid keyId, CancellationToken cancellationToken)
     {
-        var deleted = await _store.DeleteApiKeyAsync(projectId, keyId, cancellationToken);
-        _cache.TryRemove(keyId, out _);
-        return deleted;
+        // Deletes are rare: one at a time, so two concurrent deletes cannot remove the last two admin keys
+        // (each seeing the other still there). Per process, like the other write locks of a single node.
+        await _deleteGate.WaitAsync(cancellationToken);
+        try
+        {
+            var keys = await _store.ListApiKeysAsync(projectId, cancellationToken);
+            var target = keys.FirstOrDefault(k => k.Id == keyId);
+            if (target is null)
+            {
+                return false;
+            }
+
+            if (target.Role == ProjectRole.Admin && !keys.Any(k => k.Id != keyId && k.Role == ProjectRole.Admin))
+            {
+                throw new KeyroomException(
+                    KeyroomError.Conflict,
+                    "this is the project's last admin API key: create another admin key before deleting it");
+            }
+
+            var deleted = await _store.DeleteApiKeyAsync(projectId, keyId, cancellationToken);
+            _cache.TryRemove(keyId, out _);
+            return deleted;
+        }
+        finally
+        {
+            _deleteGate.Release();
+        }
     }
+
+    /// <summary>Releases the delete lock.</summary>
+    public void Dispose() => _deleteGate.Dispose();
 
     /// <summary>Forgets every cached key (after a master key rotation or for tests).</summary>
     public void ClearCache()

@@ -141,6 +141,30 @@ public sealed class ApiKeysEndpointsTests : IClassFixture<AccountsServerFixture>
     }
 
     [Fact]
+    public async Task Delete_LastAdminKey_Returns409AndKeepsItUntilAnotherAdminKeyExists()
+    {
+        var (project, adminKey) = await Server.CreateProjectAsync();
+        using var admin = Server.CreateClient(adminKey);
+        var keys = Api.Project(project) + "/api-keys";
+        (await admin.PostApiAsync(keys, new { name = "dev", role = "developer" })).AssertStatus(HttpStatusCode.Created);
+
+        // A developer key does not count: the project would have nobody left to administer it.
+        var refused = await admin.DeleteApiAsync(keys + "/" + Api.IdOf(adminKey));
+        var stillAdmin = await admin.GetApiAsync(Api.Project(project) + "/role");
+        var second = await admin.PostApiAsync(keys, new { name = "admin-2", role = "admin" });
+        var deleted = await admin.DeleteApiAsync(keys + "/" + Api.IdOf(adminKey));
+        using var secondAdmin = Server.CreateClient(second.Body["value"]!.GetValue<string>());
+        var lastRefused = await secondAdmin.DeleteApiAsync(keys + "/" + second.Body["id"]!.GetValue<string>());
+
+        refused.AssertProblem(HttpStatusCode.Conflict, "conflict");
+        Assert.Contains("last admin API key", refused.Text, StringComparison.Ordinal);
+        Assert.Equal("admin", stillAdmin.Body["role"]!.GetValue<string>());
+        deleted.AssertStatus(HttpStatusCode.NoContent);
+        lastRefused.AssertProblem(HttpStatusCode.Conflict, "conflict");
+        (await secondAdmin.GetApiAsync(keys)).AssertStatus(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task CreateAndDelete_AreAuditedWithoutTheKeyValue()
     {
         using var client = Admin();
