@@ -21,6 +21,11 @@ public enum KeyroomError
     Timeout,
     /// <summary>Stored data failed an integrity check (HTTP 500, room code 1008). Never retried silently.</summary>
     IntegrityFailure,
+    /// <summary>
+    /// A service this call depends on failed or could not be reached (HTTP 502, room code 1008): not the caller's
+    /// mistake, and worth retrying later.
+    /// </summary>
+    Unavailable,
 }
 
 /// <summary>

@@ -21,6 +21,7 @@ internal static partial class ProblemMapping
         KeyroomError.AlreadyExists or KeyroomError.Conflict => StatusCodes.Status409Conflict,
         KeyroomError.TooLarge => StatusCodes.Status413PayloadTooLarge,
         KeyroomError.Timeout => StatusCodes.Status504GatewayTimeout,
+        KeyroomError.Unavailable => StatusCodes.Status502BadGateway,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -34,6 +35,7 @@ internal static partial class ProblemMapping
         KeyroomError.Conflict => "conflict",
         KeyroomError.TooLarge => "too_large",
         KeyroomError.Timeout => "timeout",
+        KeyroomError.Unavailable => "unavailable",
         _ => "internal_error",
     };
 

@@ -119,7 +119,7 @@ internal sealed class OAuthBroker : IOAuthBroker
                 TokenFailure.Rejected => KeyroomException.Invalid($"the OAuth provider at {host} rejected the authorization code ({result.Error})"),
                 TokenFailure.Refused => KeyroomException.Invalid($"oauth.token_endpoint cannot be used: {result.Error}"),
                 TokenFailure.TimedOut => new KeyroomException(KeyroomError.Timeout, $"the OAuth token endpoint at {host} did not answer within {_tokens.TimeoutSeconds} s"),
-                _ => KeyroomException.Invalid($"the OAuth token endpoint at {host} failed ({result.Error})"),
+                _ => new KeyroomException(KeyroomError.Unavailable, $"the OAuth token endpoint at {host} failed ({result.Error})"),
             };
         }
 
@@ -165,9 +165,14 @@ internal sealed class OAuthBroker : IOAuthBroker
             }
 
             OAuthLog.RefreshFailed(_logger, host, result.Failure, result.Error);
-            throw result.Failure == TokenFailure.TimedOut
-                ? new KeyroomException(KeyroomError.Timeout, $"the OAuth token endpoint at {host} did not answer within {_tokens.TimeoutSeconds} s")
-                : KeyroomException.Invalid($"refreshing the OAuth token at {host} failed ({result.Error})");
+            throw result.Failure switch
+            {
+                TokenFailure.TimedOut => new KeyroomException(KeyroomError.Timeout, $"the OAuth token endpoint at {host} did not answer within {_tokens.TimeoutSeconds} s"),
+                TokenFailure.Unavailable => new KeyroomException(KeyroomError.Unavailable, $"refreshing the OAuth token at {host} failed ({result.Error})"),
+
+                // Rejected (other than invalid_grant) or refused by the outbound guard: the configuration is at fault.
+                _ => KeyroomException.Invalid($"refreshing the OAuth token at {host} failed ({result.Error})"),
+            };
         }
 
         var now = _time.GetUtcNow().ToUnixTimeSeconds();

@@ -6,7 +6,9 @@ using System.Text.Json.Nodes;
 using Keyroom.Core;
 using Keyroom.Core.Auth;
 using Keyroom.Core.Secrets;
+using Keyroom.Protocol;
 using Keyroom.Server.OAuth;
+using Keyroom.Server.Rooms;
 using Keyroom.Server.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -331,7 +333,7 @@ public sealed class OAuthBrokerTests(OAuthFixture fixture) : IClassFixture<OAuth
     }
 
     [Fact]
-    public async Task ExchangeCode_NothingListensAtTokenEndpoint_ThrowsInvalidRequest()
+    public async Task ExchangeCode_NothingListensAtTokenEndpoint_ThrowsUnavailable()
     {
         var (broker, _) = NewBroker();
         var room = OAuthCallers.UniqueRoom();
@@ -340,7 +342,9 @@ public sealed class OAuthBrokerTests(OAuthFixture fixture) : IClassFixture<OAuth
 
         var error = await Assert.ThrowsAsync<KeyroomException>(() => broker.ExchangeCodeAsync(Caller("alice", room), Request(room, "alice", oauth), "some-code", null, Ct));
 
-        Assert.Equal(KeyroomError.InvalidRequest, error.Error);
+        // The provider being down is not the caller's mistake: OPERATION_FAILED (1008) in the room, 502 on REST.
+        Assert.Equal(KeyroomError.Unavailable, error.Error);
+        Assert.Equal(ErrorCodes.OperationFailed, RoomErrors.CodeFor(error.Error));
         Assert.Contains("failed", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("some-code", error.Message, StringComparison.Ordinal);
     }
