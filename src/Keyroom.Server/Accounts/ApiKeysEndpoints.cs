@@ -37,9 +37,10 @@ internal static class ApiKeysEndpoints
 
         keys.MapDelete("/{keyId}", DeleteAsync)
             .WithName("deleteApiKey")
-            .WithSummary("Deletes an API key; it and the tokens it signed stop working immediately.")
+            .WithSummary("Deletes an API key; it and the tokens it signed stop working immediately. The project's last admin key cannot be deleted (409).")
             .ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         return project;
     }
