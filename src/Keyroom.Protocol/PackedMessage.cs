@@ -137,6 +137,29 @@ public sealed class PackedMessage
     }
 
     /// <summary>
+    /// Checks the token the reader is on when it is a string or a property name (others pass): valid UTF-8, and
+    /// escapes that decode to valid UTF-16 (an unpaired surrogate escape throws <see cref="InvalidOperationException"/>,
+    /// which callers report as a <see cref="ProtocolException"/>).
+    /// </summary>
+    internal static void ValidateString(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String))
+        {
+            return;
+        }
+
+        if (reader.ValueIsEscaped)
+        {
+            _ = reader.GetString();
+        }
+        else if (!Utf8.IsValid(reader.ValueSpan))
+        {
+            throw new ProtocolException(
+                $"Packed message header contains a string that is not valid UTF-8 (byte {reader.TokenStartIndex}).");
+        }
+    }
+
+    /// <summary>
     /// The parser checks structure eagerly but decodes strings lazily, so invalid UTF-8 or unpaired surrogate
     /// escapes would otherwise surface later as unrelated exceptions when a field is read. This pass finds them
     /// now. Unescaped strings are checked without allocating.
@@ -148,20 +171,7 @@ public sealed class PackedMessage
         {
             while (reader.Read())
             {
-                if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String))
-                {
-                    continue;
-                }
-
-                if (reader.ValueIsEscaped)
-                {
-                    _ = reader.GetString();
-                }
-                else if (!Utf8.IsValid(reader.ValueSpan))
-                {
-                    throw new ProtocolException(
-                        $"Packed message header contains a string that is not valid UTF-8 (byte {reader.TokenStartIndex}).");
-                }
+                ValidateString(ref reader);
             }
         }
         catch (InvalidOperationException ex)

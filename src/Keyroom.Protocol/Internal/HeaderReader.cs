@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.Unicode;
 
 namespace Keyroom.Protocol.Internal;
 
@@ -339,7 +338,7 @@ internal static class HeaderReader
     /// <summary>The reader is on an unknown property's name: checks the name and skips its value.</summary>
     private static void SkipUnknownProperty(ref Utf8JsonReader reader)
     {
-        ValidateString(ref reader);
+        PackedMessage.ValidateString(ref reader);
         reader.Read();
         SkipValidated(ref reader);
     }
@@ -354,7 +353,7 @@ internal static class HeaderReader
     {
         if (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
         {
-            ValidateString(ref reader);
+            PackedMessage.ValidateString(ref reader);
             return;
         }
 
@@ -366,27 +365,7 @@ internal static class HeaderReader
                 return;
             }
 
-            ValidateString(ref reader);
-        }
-    }
-
-    /// <summary>Checks a string or property name token (others pass): valid UTF-8, and escapes that decode to valid UTF-16.</summary>
-    private static void ValidateString(ref Utf8JsonReader reader)
-    {
-        if (reader.TokenType is not (JsonTokenType.PropertyName or JsonTokenType.String))
-        {
-            return;
-        }
-
-        if (reader.ValueIsEscaped)
-        {
-            // Throws InvalidOperationException on invalid UTF-8 or an unpaired surrogate escape (reported by the caller).
-            _ = reader.GetString();
-        }
-        else if (!Utf8.IsValid(reader.ValueSpan))
-        {
-            throw new ProtocolException(
-                $"Packed message header contains a string that is not valid UTF-8 (byte {reader.TokenStartIndex}).");
+            PackedMessage.ValidateString(ref reader);
         }
     }
 
