@@ -72,7 +72,7 @@ internal static class KeyroomHost
         builder.Services.AddKeyroomCore(builder.Configuration);
         builder.Services.AddOAuth();
         builder.Services.AddKeyroomProblems();
-        builder.Services.AddOpenApi();
+        builder.Services.AddKeyroomOpenApi();
         builder.Services.AddRooms();
         configure?.Invoke(builder);
 

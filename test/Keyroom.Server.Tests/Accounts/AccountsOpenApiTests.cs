@@ -48,5 +48,12 @@ public sealed class AccountsOpenApiTests : IClassFixture<AccountsServerFixture>
         Assert.True(secretValue["properties"]!.AsObject().ContainsKey("data_base64"));
         Assert.True(secretValue["properties"]!.AsObject().ContainsKey("delegated_to"));
         Assert.False(JsonNode.DeepEquals(null, secretValue));
+
+        // Every operation authenticates with a bearer token (API key or participant JWT), declared once.
+        var bearer = response.Body["components"]!["securitySchemes"]!["bearer"]!;
+        Assert.Equal("http", bearer["type"]!.GetValue<string>());
+        Assert.Equal("bearer", bearer["scheme"]!.GetValue<string>());
+        var security = Assert.Single(response.Body["security"]!.AsArray());
+        Assert.True(security!.AsObject().ContainsKey("bearer"));
     }
 }
