@@ -7,14 +7,16 @@ namespace Keyroom.Core.Tests;
 
 public sealed class AuditMacLayoutTests
 {
-    [Fact]
-    public void Link_Mac_IsHmacOverTheDocumentedLayout()
+    [Theory]
+    [InlineData(700)]
+    [InlineData(3000)] // laid out in a rented buffer instead of on the stack
+    public void Link_Mac_IsHmacOverTheDocumentedLayout(int targetLength)
     {
         // previous MAC | sequence (int64 BE) | unix ms (int64 BE) | 5 × (int32 BE length | UTF-8 field)
         var key = RandomNumberGenerator.GetBytes(32);
         var previous = RandomNumberGenerator.GetBytes(32);
         var at = DateTimeOffset.FromUnixTimeMilliseconds(1_790_000_000_123);
-        var e = new AuditEvent("project-ü", "key:1", "secret.read", new string('t', 700), "ok");
+        var e = new AuditEvent("project-ü", "key:1", "secret.read", new string('t', targetLength), "ok");
 
         using var expected = new MemoryStream();
         expected.Write(previous);
