@@ -26,6 +26,40 @@ public sealed class EnvelopeCipherTests
     }
 
     [Fact]
+    public async Task SealOpen_ManyThreadsSharingTheMasterKey_EveryValueRoundTrips()
+    {
+        // The KEK's AES-GCM instances are pooled and not thread-safe: one handed to two threads at once would
+        // corrupt wraps or fail unwraps here.
+        using var keyring = TestKeys.NewKeyring();
+        var cipher = new EnvelopeCipher(keyring);
+
+        var workers = Enumerable.Range(0, 8).Select(worker => Task.Run(() =>
+        {
+            for (var i = 0; i < 500; i++)
+            {
+                var value = RandomNumberGenerator.GetBytes(1 + ((worker * 31) + i) % 200);
+                var aad = AssociatedData.ForSecret(SecretKey.Project("p1", $"w{worker}-{i}"), i);
+                Assert.Equal(value, cipher.Open(cipher.Seal(value, aad), aad));
+            }
+        }));
+
+        await Task.WhenAll(workers);
+    }
+
+    [Fact]
+    public void Open_MasterKeyDisposed_ThrowsInsteadOfUsingAZeroedKey()
+    {
+        var keyring = TestKeys.NewKeyring();
+        var cipher = new EnvelopeCipher(keyring);
+        var aad = AssociatedData.ForSecret(KeyA, 1);
+        var blob = cipher.Seal("v"u8, aad);
+
+        keyring.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => cipher.Open(blob, aad));
+    }
+
+    [Fact]
     public void Seal_SameValueTwice_GivesDifferentBlobs()
     {
         using var keyring = TestKeys.NewKeyring();

@@ -191,14 +191,21 @@ public sealed class EnvelopeCipher
         var nonce = destination[..NonceSize];
         RandomNumberGenerator.Fill(nonce);
         var wrapAad = WrapAad(associatedData);
-        using var gcm = new AesGcm(key.Kek, TagSize);
-        gcm.Encrypt(nonce, dek, destination.Slice(NonceSize, DekSize), destination.Slice(NonceSize + DekSize, TagSize), wrapAad);
+        var gcm = key.RentKekCipher();
+        try
+        {
+            gcm.Encrypt(nonce, dek, destination.Slice(NonceSize, DekSize), destination.Slice(NonceSize + DekSize, TagSize), wrapAad);
+        }
+        finally
+        {
+            key.ReturnKekCipher(gcm);
+        }
     }
 
     private static void Unwrap(MasterKey key, ReadOnlySpan<byte> wrapped, ReadOnlySpan<byte> associatedData, Span<byte> dek)
     {
         var wrapAad = WrapAad(associatedData);
-        using var gcm = new AesGcm(key.Kek, TagSize);
+        var gcm = key.RentKekCipher();
         try
         {
             gcm.Decrypt(wrapped[..NonceSize], wrapped.Slice(NonceSize, DekSize), wrapped.Slice(NonceSize + DekSize, TagSize), dek, wrapAad);
@@ -206,6 +213,10 @@ public sealed class EnvelopeCipher
         catch (AuthenticationTagMismatchException ex)
         {
             throw new KeyroomException(KeyroomError.IntegrityFailure, "a stored value failed its integrity check (tampered, moved or corrupt)", ex);
+        }
+        finally
+        {
+            key.ReturnKekCipher(gcm);
         }
     }
 

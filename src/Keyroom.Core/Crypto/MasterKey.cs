@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -18,6 +19,15 @@ public sealed class MasterKey : IDisposable
 
     private readonly byte[] _kek;
 
+    // AES-GCM instances keyed with the KEK, reused: creating one (a native context plus the key schedule) costs
+    // about twice the unwrap it is used for, on every secret read and write. An instance is not thread-safe, so
+    // each caller rents one. They hold the KEK in native memory, as this object holds it in managed memory, and
+    // are freed (which cleanses the key schedule) when this key is disposed.
+    private readonly ConcurrentQueue<AesGcm> _kekCiphers = new();
+    private readonly int _maxPooledCiphers = Math.Max(4, Environment.ProcessorCount * 2);
+    private int _pooledCiphers;
+    private volatile bool _disposed;
+
     private MasterKey(ReadOnlySpan<byte> material)
     {
         if (material.Length != Length)
@@ -35,8 +45,6 @@ public sealed class MasterKey : IDisposable
     /// right key is found on decrypt and a wrong key is refused before any decrypt is attempted.
     /// </summary>
     public string KeyId { get; }
-
-    internal ReadOnlySpan<byte> Kek => _kek;
 
     /// <summary>Creates a key from raw bytes (copied).</summary>
     public static MasterKey FromBytes(ReadOnlySpan<byte> material) => new(material);
@@ -78,6 +86,53 @@ public sealed class MasterKey : IDisposable
     /// <summary>Derives the key for the audit chain's MAC. Audit entries stay verifiable only with this key.</summary>
     internal byte[] DeriveAuditKey() => HKDF.DeriveKey(HashAlgorithmName.SHA256, _kek, 32, salt: [], info: AuditInfo);
 
+    /// <summary>An AES-GCM instance keyed with the KEK (16-byte tags), for one operation; give it back with <see cref="ReturnKekCipher"/>.</summary>
+    internal AesGcm RentKekCipher()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_kekCiphers.TryDequeue(out var cipher))
+        {
+            Interlocked.Decrement(ref _pooledCiphers);
+            return cipher;
+        }
+
+        return new AesGcm(_kek, 16);
+    }
+
+    /// <summary>Takes back an instance from <see cref="RentKekCipher"/> (disposing it when the pool is full or the key is gone).</summary>
+    internal void ReturnKekCipher(AesGcm cipher)
+    {
+        if (!_disposed && Interlocked.Increment(ref _pooledCiphers) <= _maxPooledCiphers)
+        {
+            _kekCiphers.Enqueue(cipher);
+            if (!_disposed)
+            {
+                return;
+            }
+
+            // Disposed meanwhile: Dispose may have drained the pool before this instance went in.
+            DrainCiphers();
+            return;
+        }
+
+        Interlocked.Decrement(ref _pooledCiphers);
+        cipher.Dispose();
+    }
+
     /// <inheritdoc />
-    public void Dispose() => CryptographicOperations.ZeroMemory(_kek);
+    public void Dispose()
+    {
+        _disposed = true;
+        CryptographicOperations.ZeroMemory(_kek);
+        DrainCiphers();
+    }
+
+    private void DrainCiphers()
+    {
+        while (_kekCiphers.TryDequeue(out var cipher))
+        {
+            Interlocked.Decrement(ref _pooledCiphers);
+            cipher.Dispose();
+        }
+    }
 }
