@@ -8,7 +8,7 @@ namespace Keyroom.Protocol.Internal;
 /// Decodes the two headers on every request's path (a tool call and a content) in one forward pass of a
 /// <see cref="Utf8JsonReader"/> instead of a JSON DOM: known keys are read as they come, unknown keys are
 /// skipped, and only the JSON objects a caller keeps (<c>json</c>, <c>headers</c>, <c>caller_context</c>) become
-/// <see cref="JsonObject"/>s, parsed from their own bytes (strictly: no duplicate keys). Errors are the same
+/// <see cref="JsonObject"/>s, built in the same pass (strictly: no duplicate keys). Errors are the same
 /// <see cref="ProtocolException"/>s as <see cref="PackedMessage.Decode"/> followed by the DOM-based parsers,
 /// except that duplicate keys inside skipped unknown values are not looked for.
 /// </summary>
@@ -17,12 +17,6 @@ internal static class HeaderReader
     private const string InvokeContext = "room.invoke_tool";
 
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = PackedMessage.MaxHeaderDepth };
-
-    private static readonly JsonDocumentOptions ObjectOptions = new()
-    {
-        AllowDuplicateProperties = false,
-        MaxDepth = PackedMessage.MaxHeaderDepth,
-    };
 
     /// <summary>Decodes a packed <c>room.invoke_tool</c> payload.</summary>
     public static InvokeToolRequest DecodeInvoke(ReadOnlyMemory<byte> data)
@@ -58,7 +52,7 @@ internal static class HeaderReader
                         throw new ProtocolException($"{InvokeContext}: 'arguments' must be a JSON object.");
                     }
 
-                    arguments = ReadContentFields(ref reader, header, payload);
+                    arguments = ReadContentFields(ref reader, payload);
                 }
                 else if (reader.ValueTextEquals("participant_id"u8))
                 {
@@ -82,7 +76,7 @@ internal static class HeaderReader
                     callerContext = reader.TokenType switch
                     {
                         JsonTokenType.Null => null,
-                        JsonTokenType.StartObject => ParseObject(ref reader, header),
+                        JsonTokenType.StartObject => ParseObject(ref reader),
                         _ => throw new ProtocolException($"{InvokeContext}: 'caller_context' must be a JSON object or null."),
                     };
                 }
@@ -157,7 +151,7 @@ internal static class HeaderReader
         Content content;
         try
         {
-            content = ReadContentFields(ref reader, header, payload);
+            content = ReadContentFields(ref reader, payload);
             Close(ref reader);
         }
         catch (JsonException ex)
@@ -173,7 +167,7 @@ internal static class HeaderReader
     }
 
     /// <summary>Reads content header fields up to the end of the current object (the reader is on its start).</summary>
-    private static Content ReadContentFields(ref Utf8JsonReader reader, ReadOnlySpan<byte> source, ReadOnlyMemory<byte> data)
+    private static Content ReadContentFields(ref Utf8JsonReader reader, ReadOnlyMemory<byte> data)
     {
         Field type = default, name = default, mimeType = default, text = default, url = default, method = default, message = default;
         JsonObject? json = null, headers = null;
@@ -190,13 +184,13 @@ internal static class HeaderReader
             {
                 Once(ref seen, 2, "json");
                 reader.Read();
-                json = reader.TokenType == JsonTokenType.StartObject ? ParseObject(ref reader, source) : SkipValue(ref reader);
+                json = reader.TokenType == JsonTokenType.StartObject ? ParseObject(ref reader) : SkipValue(ref reader);
             }
             else if (reader.ValueTextEquals("headers"u8))
             {
                 Once(ref seen, 4, "headers");
                 reader.Read();
-                headers = reader.TokenType == JsonTokenType.StartObject ? ParseObject(ref reader, source) : SkipValue(ref reader);
+                headers = reader.TokenType == JsonTokenType.StartObject ? ParseObject(ref reader) : SkipValue(ref reader);
             }
             else if (reader.ValueTextEquals("name"u8))
             {
@@ -320,13 +314,50 @@ internal static class HeaderReader
         seen |= bit;
     }
 
-    /// <summary>Parses the object the reader is on from its own bytes, leaving the reader on its end.</summary>
-    private static JsonObject ParseObject(ref Utf8JsonReader reader, ReadOnlySpan<byte> source)
+    /// <summary>
+    /// Builds the object the reader is on as it reads it, leaving the reader on its end: no second parse of its
+    /// bytes into a <see cref="JsonDocument"/> and no dictionary built later on first access. Strings are checked
+    /// by <see cref="Utf8JsonReader.GetString"/>; a key repeated in any nested object is a
+    /// <see cref="ProtocolException"/>, as with the strict DOM parser; numbers keep their exact text.
+    /// </summary>
+    private static JsonObject ParseObject(ref Utf8JsonReader reader) => (JsonObject)ReadNode(ref reader)!;
+
+    private static JsonNode? ReadNode(ref Utf8JsonReader reader)
     {
-        var start = (int)reader.TokenStartIndex;
-        SkipValidated(ref reader);
-        var end = (int)reader.BytesConsumed;
-        return (JsonObject)JsonNode.Parse(source[start..end], nodeOptions: null, ObjectOptions)!;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.StartObject:
+                var obj = new JsonObject();
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var name = reader.GetString()!;
+                    reader.Read();
+                    if (!obj.TryAdd(name, ReadNode(ref reader)))
+                    {
+                        throw new ProtocolException("Packed message header has a JSON object with a duplicate key.");
+                    }
+                }
+
+                return obj;
+            case JsonTokenType.StartArray:
+                var array = new JsonArray();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    array.Add(ReadNode(ref reader));
+                }
+
+                return array;
+            case JsonTokenType.String:
+                return JsonValue.Create(reader.GetString()!);
+            case JsonTokenType.Number:
+                return JsonValue.Create(JsonElement.Parse(reader.ValueSpan));
+            case JsonTokenType.True:
+                return JsonValue.Create(true);
+            case JsonTokenType.False:
+                return JsonValue.Create(false);
+            default:
+                return null;
+        }
     }
 
     private static JsonObject? SkipValue(ref Utf8JsonReader reader)
