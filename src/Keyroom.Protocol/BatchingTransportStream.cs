@@ -143,6 +143,7 @@ public sealed class BatchingTransportStream : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     internal async ValueTask EndBatchAsync(CancellationToken cancellationToken)
     {
+        cancellationToken = OrAbort(cancellationToken);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -159,11 +160,7 @@ public sealed class BatchingTransportStream : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (!cancellationToken.CanBeCanceled)
-        {
-            cancellationToken = _abort.Token;
-        }
-
+        cancellationToken = OrAbort(cancellationToken);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -246,16 +243,17 @@ public sealed class BatchingTransportStream : Stream
             throw new InvalidOperationException("The stream's framing is opaque; only the WebSocket may write frames.");
         }
 
-        await _writeLock.WaitAsync(cancellationToken.CanBeCanceled ? cancellationToken : _abort.Token).ConfigureAwait(false);
+        cancellationToken = OrAbort(cancellationToken);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var count = FrameEncoder.GetDataPacketCount(data.Length, chunkSize);
             for (var index = 0; index <= count; index++)
             {
-                var chunkLength = index == 0 ? 0 : FrameEncoder.GetChunk(data.Span, index, chunkSize).Length;
+                var chunk = index == 0 ? ReadOnlyMemory<byte>.Empty : FrameEncoder.GetChunk(data, index, chunkSize);
                 var packetLength = index == 0
                     ? FrameEncoder.HeaderPacketPrefixSize + typeUtf8.Length
-                    : FrameEncoder.DataPacketPrefixSize + chunkLength;
+                    : FrameEncoder.DataPacketPrefixSize + chunk.Length;
                 var frameLength = FrameHeaderLength(packetLength) + packetLength;
                 if (_buffered > 0 && _buffered + frameLength > MaxBatchBytes)
                 {
@@ -264,12 +262,11 @@ public sealed class BatchingTransportStream : Stream
 
                 if (frameLength <= MaxBatchBytes)
                 {
-                    AppendPacketFrame(id, index, count, typeUtf8, data.Span, chunkSize, packetLength, frameLength);
+                    AppendPacketFrame(id, index, count, typeUtf8, chunk.Span, packetLength, frameLength);
                 }
                 else
                 {
                     // Only data packets of a chunk size near or above the batch limit get here (a server's large chunks).
-                    var chunk = data.Slice((index - 1) * chunkSize, chunkLength);
                     await WriteLargeDataFrameAsync(id, index, chunk, packetLength, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -309,6 +306,12 @@ public sealed class BatchingTransportStream : Stream
     }
 
     private bool Masked => Framing == TransportFraming.WebSocketClient;
+
+    /// <summary>
+    /// The token a write waits with: the caller's, or when it cannot be cancelled (the WebSocket writes frames with
+    /// none) this stream's abort token, so <see cref="AbortWrites"/> ends every kind of write.
+    /// </summary>
+    private CancellationToken OrAbort(CancellationToken cancellationToken) => cancellationToken.CanBeCanceled ? cancellationToken : _abort.Token;
 
     private int FrameHeaderLength(int payloadLength) =>
         (payloadLength <= 125 ? 2 : payloadLength <= ushort.MaxValue ? 4 : 10) + (Masked ? 4 : 0);
@@ -364,7 +367,7 @@ public sealed class BatchingTransportStream : Stream
     }
 
     /// <summary>Appends one packet's whole frame to the batch buffer (it fits: the caller flushed if needed).</summary>
-    private void AppendPacketFrame(ulong id, int index, int count, byte[] typeUtf8, ReadOnlySpan<byte> data, int chunkSize, int packetLength, int frameLength)
+    private void AppendPacketFrame(ulong id, int index, int count, byte[] typeUtf8, ReadOnlySpan<byte> chunk, int packetLength, int frameLength)
     {
         EnsureCapacity(_buffered + frameLength);
         var frame = _buffer.AsSpan(_buffered, frameLength);
@@ -372,7 +375,7 @@ public sealed class BatchingTransportStream : Stream
         var packet = frame[headerLength..];
         _ = index == 0
             ? FrameEncoder.WriteHeaderPacket(packet, id, typeUtf8, count)
-            : FrameEncoder.WriteDataPacket(packet, id, index, FrameEncoder.GetChunk(data, index, chunkSize));
+            : FrameEncoder.WriteDataPacket(packet, id, index, chunk);
         if (!maskKey.IsEmpty)
         {
             ApplyMask(packet, maskKey, 0);

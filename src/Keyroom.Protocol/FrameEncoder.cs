@@ -131,9 +131,21 @@ public static class FrameEncoder
     /// <summary>The chunk carried by data packet <paramref name="index"/> (1-based).</summary>
     internal static ReadOnlySpan<byte> GetChunk(ReadOnlySpan<byte> data, int index, int chunkSize)
     {
+        var (start, length) = ChunkRange(data.Length, index, chunkSize);
+        return data.Slice(start, length);
+    }
+
+    /// <inheritdoc cref="GetChunk(ReadOnlySpan{byte}, int, int)"/>
+    internal static ReadOnlyMemory<byte> GetChunk(ReadOnlyMemory<byte> data, int index, int chunkSize)
+    {
+        var (start, length) = ChunkRange(data.Length, index, chunkSize);
+        return data.Slice(start, length);
+    }
+
+    private static (int Start, int Length) ChunkRange(int dataLength, int index, int chunkSize)
+    {
         long start = (long)(index - 1) * chunkSize;
-        int length = (int)Math.Min(chunkSize, data.Length - start);
-        return data.Slice((int)start, length);
+        return ((int)start, (int)Math.Min(chunkSize, dataLength - start));
     }
 
     internal static void ValidateId(ulong id)
