@@ -118,7 +118,7 @@ internal sealed class OAuthBroker : IOAuthBroker
             {
                 TokenFailure.Rejected => KeyroomException.Invalid($"the OAuth provider at {host} rejected the authorization code ({result.Error})"),
                 TokenFailure.Refused => KeyroomException.Invalid($"oauth.token_endpoint cannot be used: {result.Error}"),
-                TokenFailure.TimedOut => new KeyroomException(KeyroomError.Timeout, $"the OAuth token endpoint at {host} did not answer within {_tokens.TimeoutSeconds} s"),
+                TokenFailure.TimedOut => TimedOut(host),
                 _ => new KeyroomException(KeyroomError.Unavailable, $"the OAuth token endpoint at {host} failed ({result.Error})"),
             };
         }
@@ -147,6 +147,10 @@ internal sealed class OAuthBroker : IOAuthBroker
         return response.AccessToken;
     }
 
+    /// <summary>The error for a token endpoint that did not answer in time (code exchange or refresh).</summary>
+    private KeyroomException TimedOut(string host) =>
+        new(KeyroomError.Timeout, $"the OAuth token endpoint at {host} did not answer within {_tokens.TimeoutSeconds} s");
+
     /// <summary>Refreshes under the credential's lock; null when the provider refused the refresh token.</summary>
     private async Task<string?> RefreshAsync(Principal caller, SecretKey key, OAuthClientConfig config, OAuthCredential credential)
     {
@@ -167,7 +171,7 @@ internal sealed class OAuthBroker : IOAuthBroker
             OAuthLog.RefreshFailed(_logger, host, result.Failure, result.Error);
             throw result.Failure switch
             {
-                TokenFailure.TimedOut => new KeyroomException(KeyroomError.Timeout, $"the OAuth token endpoint at {host} did not answer within {_tokens.TimeoutSeconds} s"),
+                TokenFailure.TimedOut => TimedOut(host),
                 TokenFailure.Unavailable => new KeyroomException(KeyroomError.Unavailable, $"refreshing the OAuth token at {host} failed ({result.Error})"),
 
                 // Rejected (other than invalid_grant) or refused by the outbound guard: the configuration is at fault.

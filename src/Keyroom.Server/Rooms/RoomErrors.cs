@@ -21,7 +21,6 @@ internal static class RoomErrors
         KeyroomError.AlreadyExists => ErrorCodes.AlreadyExists,
         KeyroomError.Conflict => ErrorCodes.Conflict,
         KeyroomError.Timeout => ErrorCodes.Timeout,
-        KeyroomError.Unavailable => ErrorCodes.OperationFailed,
         _ => ErrorCodes.OperationFailed,
     };
 
