@@ -29,7 +29,7 @@ public sealed class EnvelopeCipher
 {
     private const byte FormatVersion = 1;
     private const int NonceSize = 12;
-    private const int TagSize = 16;
+    internal const int TagSize = 16;
     private const int DekSize = 32;
     private const int WrapSize = NonceSize + DekSize + TagSize;
     private static readonly byte[] WrapDomain = Encoding.ASCII.GetBytes("keyroom/dek-wrap/v1|");

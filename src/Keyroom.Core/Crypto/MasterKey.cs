@@ -86,7 +86,7 @@ public sealed class MasterKey : IDisposable
     /// <summary>Derives the key for the audit chain's MAC. Audit entries stay verifiable only with this key.</summary>
     internal byte[] DeriveAuditKey() => HKDF.DeriveKey(HashAlgorithmName.SHA256, _kek, 32, salt: [], info: AuditInfo);
 
-    /// <summary>An AES-GCM instance keyed with the KEK (16-byte tags), for one operation; give it back with <see cref="ReturnKekCipher"/>.</summary>
+    /// <summary>An AES-GCM instance keyed with the KEK (the envelope's tag size), for one operation; give it back with <see cref="ReturnKekCipher"/>.</summary>
     internal AesGcm RentKekCipher()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -96,7 +96,7 @@ public sealed class MasterKey : IDisposable
             return cipher;
         }
 
-        return new AesGcm(_kek, 16);
+        return new AesGcm(_kek, EnvelopeCipher.TagSize);
     }
 
     /// <summary>Takes back an instance from <see cref="RentKekCipher"/> (disposing it when the pool is full or the key is gone).</summary>
